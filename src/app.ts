@@ -1,0 +1,80 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { TokenSigner, type TokenClaims } from './auth/access-token.js';
+import { tokenRoutes } from './auth/token-routes.js';
+import type { Pool } from './db/pool.js';
+import { followupRoutes } from './followups/routes.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { ErrorResponseSchema } from './http/errors.js';
+import { requestId } from './http/request-id.js';
+import { validatorCompiler } from './http/validation.js';
+import { opsRoutes } from './ops/routes.js';
+import { IdCodec } from './security/encrypted-id.js';
+import type { Keys } from './security/keys.js';
+
+export const API_PREFIX = '/external-api/v1';
+const BODY_LIMIT = 1024 * 1024;
+
+export interface AppDependencies {
+  pool: Pool;
+  keys: Keys;
+  logger: Logger;
+}
+
+/** Builds the HTTP application from its parts; listening is the caller's business. */
+export async function buildApp({ pool, keys, logger }: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    genReqId: requestId,
+    // Fastify's own request logging is off: the onResponse hook below writes one line per request.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('auth', null as unknown as TokenClaims);
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandling(app);
+  app.addSchema(ErrorResponseSchema);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // One line per request; no bodies, headers or tokens, which may carry secrets or debtor data.
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        client_id: request.auth?.clientId,
+        duration_ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Relance API',
+        version: '1.0.0',
+        description: 'Debt-collection followups, wire-compatible with the GetBill External API v1 followups endpoints.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const ids = new IdCodec(keys.ids);
+  const signer = new TokenSigner(keys.tokens);
+  await app.register(opsRoutes, { pool });
+  await app.register(tokenRoutes, { pool, signer, pepper: keys.secrets });
+  await app.register(followupRoutes, { prefix: API_PREFIX, pool, ids, signer });
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { startEmbedded } from './embedded.js';
+import { createPool, type Pool } from './pool.js';
+
+export interface Database {
+  pool: Pool;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/** DATABASE_URL if set, else the embedded server in DATA_DIR, started for this process. */
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  const server = config.databaseUrl ? undefined : await startEmbedded(config.dataDir, log);
+  const pool = createPool(config.databaseUrl ?? server!.url, config.databasePoolSize);
+  return {
+    pool,
+    embedded: server !== undefined,
+    close: async () => {
+      await pool.end();
+      await server?.stop();
+    },
+  };
+}

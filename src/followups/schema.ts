@@ -1,0 +1,136 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Envelope, Nullable } from '../http/envelope.js';
+
+export const FOLLOWUP_TYPES = ['call', 'sms', 'email', 'whatsapp', 'voicemail', 'manual_call', 'physical', 'postmail'] as const;
+export const FOLLOWUP_STATUSES = [
+  'on_hold', 'scheduled', 'in_progress', 'sent', 'delivered', 'read', 'deal_found',
+  'no_answer', 'deal_not_found', 'bad_behavior', 'failed', 'cancelled',
+] as const;
+/** `read` is set by the service when a sent message is opened; clients may write the rest. */
+export const WRITABLE_STATUSES = FOLLOWUP_STATUSES.filter((s) => s !== 'read');
+export const DIRECTIONS = ['inbound', 'outbound'] as const;
+
+export type FollowupType = (typeof FOLLOWUP_TYPES)[number];
+export type FollowupStatus = (typeof FOLLOWUP_STATUSES)[number];
+
+const TEXT_LIMIT = 10_000;
+const MAX_DURATION_MS = 2_147_483_647;
+
+const text = (field: string, maxLength: number, description: string) =>
+  Nullable(Type.String({ maxLength, description, errorMessage: `${field} must be a string of at most ${maxLength} characters` }));
+const timestamp = (field: string, description: string) =>
+  Nullable(Type.String({ format: 'iso-timestamp', description, errorMessage: `Invalid ${field} format. Use ISO 8601`, examples: ['2024-01-25T10:00:00Z'] }));
+
+/** The writable fields, shared by create and (later) update. */
+const writableFields = {
+  type: Type.Unsafe<FollowupType>({
+    type: 'string',
+    enum: [...FOLLOWUP_TYPES],
+    description: 'Type of followup. Defaults to `call`.',
+    errorMessage: `Invalid followup type. Valid types are: ${FOLLOWUP_TYPES.join(', ')}`,
+  }),
+  status: Type.Unsafe<FollowupStatus>({
+    type: 'string',
+    enum: [...WRITABLE_STATUSES],
+    description: 'Followup status. Defaults to `on_hold`. `read` is set by the service only.',
+    errorMessage: `Invalid followup status. Valid statuses are: ${WRITABLE_STATUSES.join(', ')}`,
+  }),
+  call_date: timestamp('call_date', 'When the followup was executed (ISO 8601)'),
+  scheduled_at: timestamp('scheduled_at', 'When to execute the followup (ISO 8601)'),
+  summary: text('summary', TEXT_LIMIT, 'Brief summary of the followup'),
+  notes: text('notes', TEXT_LIMIT, 'Detailed notes about the followup'),
+  call_id: text('call_id', 255, 'External call ID from the provider'),
+  audio_url: Nullable(
+    Type.String({
+      maxLength: 2048,
+      pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*$',
+      description: 'URL of the call recording',
+      errorMessage: 'audio_url must be an absolute http(s) URL of at most 2048 characters',
+    }),
+  ),
+  duration_ms: Nullable(
+    Type.Integer({
+      minimum: 0,
+      maximum: MAX_DURATION_MS,
+      description: 'Duration in milliseconds (for calls)',
+      errorMessage: `duration_ms must be a non-negative integer (at most ${MAX_DURATION_MS})`,
+    }),
+  ),
+  phone_number_used: text('phone_number_used', 64, 'Phone number used for the followup'),
+  direction: Nullable(
+    Type.Unsafe<'inbound' | 'outbound'>({
+      type: 'string',
+      enum: [...DIRECTIONS],
+      description: 'Call direction',
+      errorMessage: 'Invalid direction. Valid values are: inbound, outbound',
+    }),
+  ),
+  disconnection_reason: text('disconnection_reason', 255, 'Reason for call disconnection'),
+  is_retry: Type.Boolean({ description: 'Whether this is a retry attempt', errorMessage: 'is_retry must be a boolean' }),
+};
+
+export const CreateFollowupBody = Type.Object(
+  {
+    debt_id: Type.String({ maxLength: 64, description: 'Encrypted ID of the debt this followup belongs to', errorMessage: 'debt_id must be a debt ID string' }),
+    ...Type.Partial(Type.Object(writableFields)).properties,
+  },
+  {
+    required: ['debt_id'],
+    errorMessage: { required: { debt_id: 'Debt ID is required' } },
+    examples: [{
+      debt_id: 'xyz789ghi012',
+      type: 'call',
+      status: 'scheduled',
+      scheduled_at: '2024-01-25T10:00:00Z',
+      summary: 'Follow-up call to discuss payment plan',
+    }],
+  },
+);
+export type CreateFollowupBody = Static<typeof CreateFollowupBody>;
+
+const id = (description: string) => Type.String({ description, examples: ['Qk1v2t0m8pX3yQf5bJ7aZw'] });
+const ts = (description: string) => Nullable(Type.String({ description, examples: ['2024-01-25T10:00:00+00:00'] }));
+
+/** The followup as the create response shows it: exactly the contract's keys, in its order. */
+const createdProperties = {
+  id: id('Encrypted followup identifier'),
+  debt_id: id('Encrypted debt identifier'),
+  status: Type.String({ enum: [...FOLLOWUP_STATUSES], description: 'Current status' }),
+  type: Type.String({ enum: [...FOLLOWUP_TYPES], description: 'Type of followup' }),
+  call_date: ts('When the followup was executed'),
+  scheduled_at: ts('When the followup is scheduled'),
+  summary: Nullable(Type.String()),
+  notes: Nullable(Type.String()),
+  call_id: Nullable(Type.String({ description: 'External call ID from the provider' })),
+  audio_url: Nullable(Type.String({ description: 'URL of the call recording' })),
+  pdf_url: Nullable(Type.String({ description: 'URL of an associated PDF document' })),
+  duration_ms: Nullable(Type.Integer({ description: 'Duration in milliseconds' })),
+  disconnection_reason: Nullable(Type.String()),
+  direction: Nullable(Type.String({ enum: [...DIRECTIONS] })),
+  phone_number_used: Nullable(Type.String()),
+  is_retry: Type.Boolean(),
+  processed_at: Type.String({ description: 'When the service last processed the followup' }),
+};
+export const CreatedFollowup = Type.Object(createdProperties, { additionalProperties: false });
+
+export const Followup = Type.Object(
+  {
+    ...createdProperties,
+    triggered_payment: Type.Boolean({ description: 'Whether a payment was attributed to this followup' }),
+    email_opened: Type.Boolean(),
+    email_open_count: Type.Integer(),
+    email_first_opened_at: ts('First email open'),
+    email_clicked: Type.Boolean(),
+    email_click_count: Type.Integer(),
+    media_urls_expire_at: Type.Optional(
+      ts('When the pre-signed media URLs expire; present only when a pre-signed audio_url or pdf_url is'),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Followup = Static<typeof Followup>;
+
+export const FollowupParams = Type.Object({ id: Type.String({ description: 'Encrypted followup ID' }) });
+
+export const CreatedFollowupResponse = Envelope(CreatedFollowup, 'Followup created');
+export const FollowupResponse = Envelope(Followup, 'The followup');

@@ -1,0 +1,32 @@
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { TokenClaims, TokenSigner } from '../auth/access-token.js';
+import type { Scope } from '../auth/scopes.js';
+import { errors } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: TokenClaims;
+  }
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i;
+
+/**
+ * onRequest hook: a valid bearer token (and `scope`, if given) or the request ends here,
+ * before its body is even read. The token is verified from its signature alone.
+ */
+export function authenticate(signer: TokenSigner, scope?: Scope): onRequestHookHandler {
+  return async function checkToken(request: FastifyRequest, reply: FastifyReply) {
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    const claims = match ? signer.verify(match[1]!) : undefined;
+    if (!claims) {
+      reply.header('WWW-Authenticate', 'Bearer realm="relance"');
+      throw errors.unauthenticated();
+    }
+    if (scope && !claims.scopes.includes(scope)) {
+      reply.header('WWW-Authenticate', `Bearer realm="relance", error="insufficient_scope", scope="${scope}"`);
+      throw errors.missingScope(scope);
+    }
+    request.auth = claims;
+  };
+}

@@ -1,0 +1,39 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, errors } from './errors.js';
+import { validationDetails } from './validation.js';
+
+/** Writes every error as the envelope; 5xx answers stay generic, the stack goes to the log. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => send(toApiError(error, request), reply));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!.slice(0, 200);
+    return send(errors.routeNotFound(request.method, path), reply);
+  });
+}
+
+export function toApiError(error: FastifyError, request: FastifyRequest): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error.validation) return errors.validation(validationDetails(error.validation, error.validationContext));
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.invalidJson();
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge();
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_TYPE':
+      return errors.unsupportedMediaType();
+  }
+  if (error instanceof SyntaxError && error.statusCode === 400) return errors.invalidJson();
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new ApiError(status, error.message);
+  request.log.error({ err: error }, 'unexpected error');
+  return errors.internal(String(request.id));
+}
+
+function send(error: ApiError, reply: FastifyReply) {
+  return reply
+    .code(error.statusCode)
+    .type('application/json; charset=utf-8')
+    .send({ error: true, message: error.message, code: error.statusCode, ...(error.details && { details: error.details }) });
+}

@@ -1,0 +1,41 @@
+import { Type } from '@sinclair/typebox';
+
+export type ErrorDetails = Record<string, string>;
+
+/** An error the API answers with on purpose: status, user-facing message, optional details. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly details?: ErrorDetails,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The one catalogue of API errors; messages are part of the contract. */
+export const errors = {
+  validation: (details: ErrorDetails) => new ApiError(400, 'Validation failed', details),
+  invalidJson: () => new ApiError(400, 'Invalid JSON body'),
+  unauthenticated: () => new ApiError(401, 'Authentication credentials are missing or invalid'),
+  missingScope: (scope: string) => new ApiError(403, `Required scope "${scope}" not found in token`),
+  accessDenied: (what: 'followup' | 'debt') => new ApiError(403, `Access denied to this ${what}`),
+  notFound: (what: 'Followup' | 'Debt') => new ApiError(404, `${what} not found`),
+  routeNotFound: (method: string, path: string) => new ApiError(404, `Route ${method} ${path} not found`),
+  payloadTooLarge: () => new ApiError(413, 'Request body is too large (limit: 1 MiB)'),
+  unsupportedMediaType: () => new ApiError(415, 'Unsupported Content-Type: send application/json'),
+  internal: (requestId: string) => new ApiError(500, `Internal server error (request id ${requestId})`),
+};
+
+export const ErrorResponseSchema = Type.Object(
+  {
+    error: Type.Literal(true),
+    message: Type.String(),
+    code: Type.Integer({ description: 'The HTTP status code' }),
+    details: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'One message per invalid field' }),
+    ),
+  },
+  { $id: 'Error', description: 'Error envelope' },
+);

@@ -1,0 +1,24 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Pool } from '../db/pool.js';
+
+const Status = Type.Object({ status: Type.String() });
+
+/** Liveness and readiness probes for load balancers and orchestrators. */
+export const opsRoutes: FastifyPluginAsync<{ pool: Pool }> = async (app, { pool }) => {
+  app.get('/health', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Status } } }, async () => ({
+    status: 'ok',
+  }));
+
+  app.get('/ready', {
+    schema: { tags: ['operations'], summary: 'The database answers', response: { 200: Status, 503: Status } },
+  }, async (request, reply) => {
+    try {
+      await pool.query('SELECT 1');
+      return { status: 'ready' };
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness check failed');
+      return reply.code(503).send({ status: 'database unavailable' });
+    }
+  });
+};

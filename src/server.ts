@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createLogger } from './logger.js';
+import { openRuntime } from './runtime.js';
+import { seedDemoIfEmpty } from './demo.js';
+
+/** `relance serve`: migrate, listen, and shut down gracefully on SIGTERM / SIGINT. */
+export async function serve(config: Config): Promise<FastifyInstance> {
+  const log = createLogger(config.logLevel);
+  const runtime = await openRuntime(config, log);
+  const app = await buildApp({ pool: runtime.db.pool, keys: runtime.keys, logger: log });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // A stuck shutdown must not keep the process (and the embedded server) alive forever.
+    const force = setTimeout(() => process.exit(1), 30_000).unref();
+    try {
+      await app.close();
+      await runtime.db.close();
+    } finally {
+      clearTimeout(force);
+      process.exit(0);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const baseUrl = config.publicUrl ?? address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1');
+  if (runtime.db.embedded) await seedDemoIfEmpty(runtime.db.pool, runtime.keys, baseUrl);
+  return app;
+}

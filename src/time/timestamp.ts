@@ -1,0 +1,37 @@
+// ISO 8601 timestamps in: a date-time with `Z` or an offset (converted to UTC), a date-time
+// without a zone (taken as UTC), or a calendar date alone (00:00 UTC). Anything else is refused.
+const PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
+
+export function parseTimestamp(text: string): Date | undefined {
+  if (text.length > 40) return undefined;
+  const match = PATTERN.exec(text);
+  if (!match) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', , sign, oh = '00', om = '00'] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (Number(oh) > 23 || Number(om) > 59) return undefined;
+  const millis = Number((fraction + '00').slice(0, 3));
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, millis);
+  // Date rolls 31 February over to March: reject dates that do not exist.
+  if (utc.getUTCFullYear() !== year || utc.getUTCMonth() !== month - 1 || utc.getUTCDate() !== day) return undefined;
+  const offsetMinutes = sign ? (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) : 0;
+  const result = new Date(utc.getTime() - offsetMinutes * 60_000);
+  return Number.isNaN(result.getTime()) ? undefined : result;
+}
+
+/** Timestamps out: UTC, seconds precision, `YYYY-MM-DDTHH:MM:SS+00:00`. */
+export function formatTimestamp(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}+00:00`;
+}
+
+export function formatNullableTimestamp(date: Date | null): string | null {
+  return date === null ? null : formatTimestamp(date);
+}
