@@ -6,8 +6,11 @@ import type { Logger } from 'pino';
 import { TokenSigner, type TokenClaims } from './auth/access-token.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import type { Pool } from './db/pool.js';
+import { debtRoutes } from './debts/routes.js';
+import { enumRoutes } from './enums/routes.js';
+import { followupListRoutes } from './followups/list-routes.js';
 import { followupRoutes } from './followups/routes.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { ErrorResponseSchema } from './http/errors.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
@@ -34,7 +37,11 @@ export async function buildApp({ pool, keys, logger }: AppDependencies): Promise
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+    frameworkErrors: onFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Fastify parses text/plain by default; the API speaks JSON, so any other body is a 415.
+  app.removeContentTypeParser('text/plain');
 
   app.decorateRequest('auth', null as unknown as TokenClaims);
   app.setValidatorCompiler(validatorCompiler);
@@ -76,5 +83,8 @@ export async function buildApp({ pool, keys, logger }: AppDependencies): Promise
   await app.register(opsRoutes, { pool });
   await app.register(tokenRoutes, { pool, signer, pepper: keys.secrets });
   await app.register(followupRoutes, { prefix: API_PREFIX, pool, ids, signer });
+  await app.register(debtRoutes, { prefix: API_PREFIX, pool, ids, signer });
+  await app.register(followupListRoutes, { prefix: API_PREFIX, pool, ids, signer });
+  await app.register(enumRoutes, { prefix: API_PREFIX, signer });
   return app;
 }

@@ -18,7 +18,7 @@ export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string): 
     const company = await insertCompany('Demo company', tx);
     const client = await createClient(company.id, { scopes: [...SCOPES], name: 'demo' }, keys.secrets, tx);
     const debt = await createDebt(company.id, {
-      firstname: 'Jane', lastname: 'Doe', email: 'jane.doe@example.com', amount: '1250.00', currency: 'EUR',
+      firstname: 'Jane', lastname: 'Doe', email: 'jane.doe@example.com', amount: 1250, currency: 'EUR',
     }, tx);
     return { company, client, debt };
   });

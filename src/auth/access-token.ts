@@ -44,8 +44,10 @@ export class TokenSigner {
     const dot = token.indexOf('.', PREFIX.length);
     if (dot < 0) return undefined;
     const payload = token.slice(PREFIX.length, dot);
-    const given = Buffer.from(token.slice(dot + 1), 'base64url');
-    const expected = Buffer.from(this.sign(payload), 'base64url');
+    // Compared as text: base64url decoding skips stray characters, so comparing decoded bytes
+    // would accept many spellings of one token.
+    const given = Buffer.from(token.slice(dot + 1));
+    const expected = Buffer.from(this.sign(payload));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     let body: { c?: unknown; i?: unknown; o?: unknown; s?: unknown; e?: unknown };
     try {
@@ -53,6 +55,7 @@ export class TokenSigner {
     } catch {
       return undefined;
     }
+    if (typeof body !== 'object' || body === null) return undefined;
     const { c, i, o, s, e } = body;
     if (typeof c !== 'number' || typeof i !== 'string' || typeof o !== 'number' || typeof s !== 'string') return undefined;
     if (typeof e !== 'number' || e * 1000 <= now) return undefined;

@@ -73,7 +73,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, {
     const credentials = basic ?? { id: body.client_id, secret: body.client_secret };
     if (!credentials.id || !credentials.secret) throw invalidClient();
 
-    const client = credentials.id.length <= 64 ? await findClientByClientId(credentials.id, pool) : undefined;
+    const client = CLIENT_ID.test(credentials.id) ? await findClientByClientId(credentials.id, pool) : undefined;
     if (!client || client.disabled_at || !secretMatches(pepper, credentials.secret, client.secret_hash)) throw invalidClient();
 
     const scopes = body.scope === undefined ? client.scopes : body.scope.split(' ').filter(Boolean);
@@ -87,6 +87,10 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, {
     return { access_token: token, token_type: 'Bearer' as const, expires_in: TOKEN_TTL_SECONDS, scope: granted.join(' ') };
   });
 };
+
+// Client ids are printable ASCII; anything else is unknown without a query (PostgreSQL text
+// cannot even hold a NUL byte).
+const CLIENT_ID = /^[\x21-\x7e]{1,64}$/;
 
 function invalidClient() {
   return new TokenError('invalid_client', 'Client authentication failed', 401);

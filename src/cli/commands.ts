@@ -1,7 +1,10 @@
+import pino from 'pino';
 import { createClient } from '../auth/client-service.js';
 import { insertCompany } from '../companies/repository.js';
 import type { Config } from '../config.js';
-import { createDebt, DebtInputError, toDebt } from '../debts/service.js';
+import { toDebt } from '../debts/serialize.js';
+import { createDebt } from '../debts/service.js';
+import { ApiError } from '../http/errors.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { IdCodec } from '../security/encrypted-id.js';
@@ -20,8 +23,8 @@ export async function runCommand(config: Config, words: string[], options: Optio
   }
   const handler = COMMANDS[command];
   if (!handler) throw new UsageError(`unknown command "${command}"`);
-  // Commands log to stderr only: stdout carries the one JSON result.
-  const runtime = await openRuntime(config, createLogger(process.env.LOG_LEVEL ?? 'warn').child({}, { level: 'warn' }));
+  // Commands log warnings to stderr only: stdout carries the one JSON result.
+  const runtime = await openRuntime(config, createLogger('warn', pino.destination({ dest: 2, sync: true })));
   try {
     return await handler(runtime, options);
   } finally {
@@ -53,17 +56,18 @@ const COMMANDS: Record<string, (runtime: Runtime, options: Options) => Promise<u
   'debt create': async (runtime, options) => {
     const companyId = companyOf(runtime, options);
     try {
+      // The same validation as POST /debts; only the amount needs reading from its text form.
       const row = await createDebt(companyId, {
         firstname: optional(options, 'firstname'),
         lastname: optional(options, 'lastname'),
-        amount: optional(options, 'amount'),
+        amount: amountOf(optional(options, 'amount')),
         currency: optional(options, 'currency'),
         phone: optional(options, 'phone'),
         email: optional(options, 'email'),
       }, runtime.db.pool);
       return toDebt(row, ids(runtime));
     } catch (error) {
-      if (error instanceof DebtInputError) throw new UsageError(error.message);
+      if (error instanceof ApiError && error.details) throw new UsageError([...new Set(Object.values(error.details))].join('; '));
       if (isForeignKeyViolation(error)) throw new UsageError('--company: no such company');
       throw error;
     }
@@ -87,6 +91,11 @@ function required(options: Options, name: string): string {
 function optional(options: Options, name: string): string | undefined {
   const value = options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A decimal number as typed ("1250", "1250.50"); anything else is passed on for the validator to refuse. */
+function amountOf(text: string | undefined): number | string | undefined {
+  return text !== undefined && /^\d{1,15}(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
 }
 
 function isForeignKeyViolation(error: unknown): boolean {

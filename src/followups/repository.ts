@@ -28,38 +28,76 @@ export interface FollowupRow {
   email_click_count: number;
   created_at: Date;
   updated_at: Date;
+  activity_at: Date;
 }
 
-/** The client-writable columns, in a fixed order shared by the SQL below. */
-export const WRITABLE_COLUMNS = [
-  'type', 'status', 'call_date', 'scheduled_at', 'summary', 'notes', 'call_id', 'audio_url',
-  'duration_ms', 'phone_number_used', 'direction', 'disconnection_reason', 'is_retry',
-] as const;
-export type WritableColumn = (typeof WRITABLE_COLUMNS)[number];
+/** The client-writable columns and their SQL types, in a fixed order shared by the SQL below. */
+const COLUMN_TYPES = {
+  type: 'text',
+  status: 'text',
+  call_date: 'timestamptz',
+  scheduled_at: 'timestamptz',
+  summary: 'text',
+  notes: 'text',
+  call_id: 'text',
+  audio_url: 'text',
+  duration_ms: 'bigint',
+  phone_number_used: 'text',
+  direction: 'text',
+  disconnection_reason: 'text',
+  is_retry: 'boolean',
+} as const;
+export type WritableColumn = keyof typeof COLUMN_TYPES;
+export const WRITABLE_COLUMNS = Object.keys(COLUMN_TYPES) as WritableColumn[];
 export type FollowupValues = { [K in WritableColumn]: FollowupRow[K] };
+/** The columns whose history values are timestamps. */
+export const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['call_date', 'scheduled_at']);
 
+export type Lookup<T> = { found: T } | { forbidden: true } | undefined;
+
+// The history rows of a create or update are written by the same statement as the change:
+// one round trip, and no change without its history.
 const INSERT_SQL = `
-  INSERT INTO followups (company_id, debt_id, ${WRITABLE_COLUMNS.join(', ')})
-  SELECT d.company_id, d.id, ${WRITABLE_COLUMNS.map((_, i) => `$${i + 3}`).join(', ')}
-  FROM debts d
-  WHERE d.company_id = $1 AND d.id = $2
-  RETURNING *`;
+  WITH ins AS (
+    INSERT INTO followups (company_id, debt_id, ${WRITABLE_COLUMNS.join(', ')})
+    SELECT d.company_id, d.id, ${WRITABLE_COLUMNS.map((c, i) => `$${i + 4}::${COLUMN_TYPES[c]}`).join(', ')}
+    FROM debts d
+    WHERE d.company_id = $1 AND d.id = $2
+    ON CONFLICT (debt_id, call_id) WHERE call_id IS NOT NULL DO NOTHING
+    RETURNING *
+  ), changes AS (
+    INSERT INTO followup_changes (company_id, followup_id, field, from_value, to_value, source)
+    SELECT ins.company_id, ins.id, k.field, NULL, to_jsonb(ins) -> k.field, $3
+    FROM ins CROSS JOIN unnest($${WRITABLE_COLUMNS.length + 4}::text[]) WITH ORDINALITY AS k(field, n)
+    WHERE to_jsonb(ins) -> k.field <> 'null'::jsonb
+    ORDER BY k.n
+  )
+  SELECT * FROM ins`;
+
+export type InsertResult = { created: FollowupRow } | { existing: FollowupRow } | undefined;
 
 /**
- * Inserts a followup on a debt of the company. Returns undefined when the company has no such
- * debt: the ownership check and the insert are one statement, so they cannot race.
+ * Inserts a followup on a debt of the company, with its creation history. A followup of the same
+ * debt with the same call_id is returned as `existing` instead of duplicated; undefined means
+ * the company has no such debt. Ownership check and insert are one statement: they cannot race.
  */
 export async function insertFollowup(
   companyId: number,
   debtId: number,
   values: FollowupValues,
+  source: string,
   db: Queryable,
-): Promise<FollowupRow | undefined> {
-  const { rows } = await db.query<FollowupRow>(INSERT_SQL, [companyId, debtId, ...WRITABLE_COLUMNS.map((c) => values[c])]);
-  return rows[0];
+): Promise<InsertResult> {
+  const params = [companyId, debtId, source, ...WRITABLE_COLUMNS.map((c) => values[c]), WRITABLE_COLUMNS];
+  const { rows } = await db.query<FollowupRow>(INSERT_SQL, params);
+  if (rows[0]) return { created: rows[0] };
+  if (values.call_id === null) return undefined;
+  const existing = await db.query<FollowupRow>(
+    'SELECT * FROM followups WHERE company_id = $1 AND debt_id = $2 AND call_id = $3',
+    [companyId, debtId, values.call_id],
+  );
+  return existing.rows[0] ? { existing: existing.rows[0] } : undefined;
 }
-
-export type Lookup<T> = { found: T } | { forbidden: true } | undefined;
 
 /** A followup of the company; `forbidden` when it exists but belongs to another company. */
 export async function findFollowup(companyId: number, id: number, db: Queryable): Promise<Lookup<FollowupRow>> {
@@ -67,4 +105,81 @@ export async function findFollowup(companyId: number, id: number, db: Queryable)
   const row = rows[0];
   if (!row) return undefined;
   return row.company_id === companyId ? { found: row } : { forbidden: true };
+}
+
+/**
+ * Applies the given fields (and only those) to a followup of the company and records each field
+ * whose value changed. The row is locked while it changes, so concurrent updates of one followup
+ * apply one after the other and each history entry's `from` is the value it replaced.
+ */
+export async function updateFollowup(
+  companyId: number,
+  id: number,
+  changes: Partial<FollowupValues>,
+  source: string,
+  db: Queryable,
+): Promise<Lookup<FollowupRow>> {
+  const fields = WRITABLE_COLUMNS.filter((c) => c in changes);
+  const params: unknown[] = [id, companyId, source, fields];
+  const assignments = fields.map((field) => {
+    params.push(changes[field]);
+    return { field, value: `$${params.length}::${COLUMN_TYPES[field]}` };
+  });
+  const changed = assignments.map(({ field, value }) => `f.${field} IS DISTINCT FROM ${value}`).join(' OR ') || 'false';
+  const sql = `
+    WITH old AS (
+      SELECT * FROM followups WHERE id = $1 AND company_id = $2 FOR UPDATE
+    ), upd AS (
+      UPDATE followups f
+      SET ${assignments.map(({ field, value }) => `${field} = ${value}, `).join('')}
+          processed_at = now(),
+          updated_at = CASE WHEN ${changed} THEN now() ELSE f.updated_at END
+      FROM old
+      WHERE f.id = old.id
+      RETURNING f.*
+    ), changes AS (
+      INSERT INTO followup_changes (company_id, followup_id, field, from_value, to_value, source)
+      SELECT upd.company_id, upd.id, k.field, to_jsonb(old) -> k.field, to_jsonb(upd) -> k.field, $3
+      FROM old JOIN upd USING (id) CROSS JOIN unnest($4::text[]) WITH ORDINALITY AS k(field, n)
+      WHERE (to_jsonb(old) -> k.field) IS DISTINCT FROM (to_jsonb(upd) -> k.field)
+      ORDER BY k.n
+    )
+    SELECT * FROM upd`;
+  const { rows } = await db.query<FollowupRow>(sql, params);
+  if (rows[0]) return { found: rows[0] };
+  return ownerOf(companyId, id, db);
+}
+
+async function ownerOf(companyId: number, id: number, db: Queryable): Promise<Lookup<never>> {
+  const { rows } = await db.query<{ company_id: number }>('SELECT company_id FROM followups WHERE id = $1', [id]);
+  return rows[0] ? { forbidden: true } : undefined;
+}
+
+export interface ChangeRow {
+  at: Date;
+  field: string;
+  from_value: unknown;
+  to_value: unknown;
+  source: string;
+}
+
+/** One page of a followup's changes, oldest first, and their total. */
+export async function listChanges(
+  companyId: number,
+  followupId: number,
+  window: { limit: number; offset: number },
+  db: Queryable,
+): Promise<{ rows: ChangeRow[]; total: number }> {
+  const [page, count] = await Promise.all([
+    db.query<ChangeRow>(
+      `SELECT at, field, from_value, to_value, source FROM followup_changes
+       WHERE company_id = $1 AND followup_id = $2 ORDER BY id LIMIT $3 OFFSET $4`,
+      [companyId, followupId, window.limit, window.offset],
+    ),
+    db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM followup_changes WHERE company_id = $1 AND followup_id = $2',
+      [companyId, followupId],
+    ),
+  ]);
+  return { rows: page.rows, total: count.rows[0]!.n };
 }

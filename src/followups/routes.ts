@@ -1,19 +1,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import type { TokenSigner } from '../auth/access-token.js';
 import type { Pool } from '../db/pool.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors } from '../http/errors.js';
+import { readIdempotencyKey } from '../idempotency/service.js';
 import type { IdCodec } from '../security/encrypted-id.js';
-import { parseTimestamp } from '../time/timestamp.js';
-import { findFollowup, insertFollowup, type FollowupValues } from './repository.js';
+import { findFollowup } from './repository.js';
 import {
   CreatedFollowupResponse,
   CreateFollowupBody,
   FollowupParams,
   FollowupResponse,
+  UpdatedFollowupResponse,
+  UpdateFollowupBody,
 } from './schema.js';
 import { toFollowup } from './serialize.js';
+import { changeFollowup, createFollowup, type Caller } from './service.js';
 
 export interface FollowupRoutesOptions {
   pool: Pool;
@@ -21,7 +25,16 @@ export interface FollowupRoutesOptions {
   signer: TokenSigner;
 }
 
-const errorResponses = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema };
+export const errorResponses = {
+  400: ErrorResponseSchema,
+  401: ErrorResponseSchema,
+  403: ErrorResponseSchema,
+  404: ErrorResponseSchema,
+};
+
+export function callerOf(request: FastifyRequest): Caller {
+  return { companyId: request.auth.companyId, source: `api:${request.auth.clientId}` };
+}
 
 export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = async (app, { pool, ids, signer }) => {
   app.post('/followups', {
@@ -29,16 +42,22 @@ export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = 
     schema: {
       tags: ['followups'],
       summary: 'Create a followup',
+      description:
+        'Send `Idempotency-Key` to make retries safe (24 h). A followup whose `call_id` already exists on the debt is returned with 200 instead of being duplicated.',
       security: [{ bearer: [] }],
+      headers: {
+        type: 'object',
+        properties: { 'idempotency-key': { type: 'string', description: 'At most 255 printable ASCII characters; checked by the handler' } },
+      },
       body: CreateFollowupBody,
-      response: { 201: CreatedFollowupResponse, ...errorResponses },
+      response: { 200: CreatedFollowupResponse, 201: CreatedFollowupResponse, ...errorResponses, 422: ErrorResponseSchema },
     },
   }, async (request, reply) => {
-    const body = request.body;
-    const debtId = ids.decode('debt', body.debt_id);
-    const row = debtId === undefined ? undefined : await insertFollowup(request.auth.companyId, debtId, valuesOf(body), pool);
-    if (!row) throw errors.validation({ debt_id: 'Debt not found: debt_id must be the ID of a debt of your company' });
-    return reply.code(201).send(ok('Followup created successfully', toFollowup(row, ids)));
+    const key = readIdempotencyKey(request.headers['idempotency-key']);
+    const result = await createFollowup(pool, ids, callerOf(request), request.body, key);
+    if (result.replayed) reply.header('Idempotent-Replayed', 'true');
+    // Already serialized (it is what an Idempotency-Key replays): a JSON string is sent as is.
+    return reply.code(result.status).type('application/json; charset=utf-8').send(result.body as never);
   });
 
   app.get('/followups/:id', {
@@ -57,24 +76,27 @@ export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = 
     if ('forbidden' in lookup) throw errors.accessDenied('followup');
     return ok('Success', toFollowup(lookup.found, ids));
   });
-};
 
-/** Body fields with the contract's defaults applied and timestamps parsed (already validated). */
-function valuesOf(body: CreateFollowupBody): FollowupValues {
-  const time = (value: string | null | undefined) => (value == null ? null : parseTimestamp(value)!);
-  return {
-    type: body.type ?? 'call',
-    status: body.status ?? 'on_hold',
-    call_date: time(body.call_date),
-    scheduled_at: time(body.scheduled_at),
-    summary: body.summary ?? null,
-    notes: body.notes ?? null,
-    call_id: body.call_id ?? null,
-    audio_url: body.audio_url ?? null,
-    duration_ms: body.duration_ms ?? null,
-    phone_number_used: body.phone_number_used ?? null,
-    direction: body.direction ?? null,
-    disconnection_reason: body.disconnection_reason ?? null,
-    is_retry: body.is_retry ?? false,
-  };
-}
+  for (const method of ['PUT', 'PATCH'] as const) {
+    app.route({
+      method,
+      url: '/followups/:id',
+      onRequest: authenticate(signer, 'followups:write'),
+      schema: {
+        tags: ['followups'],
+        summary: `Update a followup (${method === 'PUT' ? 'partial, like PATCH' : 'partial'})`,
+        description: 'Only the fields sent change; `null` clears a nullable field. `debt_id` cannot be changed. Every changed field is recorded in the history.',
+        security: [{ bearer: [] }],
+        params: FollowupParams,
+        body: UpdateFollowupBody,
+        response: { 200: UpdatedFollowupResponse, ...errorResponses, 409: ErrorResponseSchema },
+      },
+      handler: async (request) => {
+        const id = ids.decode('followup', request.params.id);
+        if (id === undefined) throw errors.notFound('Followup');
+        const row = await changeFollowup(pool, callerOf(request), id, request.body);
+        return ok('Followup updated successfully', toFollowup(row, ids));
+      },
+    });
+  }
+};

@@ -134,3 +134,65 @@ export const FollowupParams = Type.Object({ id: Type.String({ description: 'Encr
 
 export const CreatedFollowupResponse = Envelope(CreatedFollowup, 'Followup created');
 export const FollowupResponse = Envelope(Followup, 'The followup');
+
+export const UpdateFollowupBody = Type.Object(
+  {
+    debt_id: Type.Optional(
+      Type.Unsafe<never>({ not: {}, description: 'Not writable', errorMessage: 'debt_id cannot be changed: a followup stays on its debt' }),
+    ),
+    ...Type.Partial(Type.Object(writableFields)).properties,
+  },
+  { examples: [{ status: 'deal_found', call_date: '2024-01-22T10:30:00Z', duration_ms: 180000 }] },
+);
+export type UpdateFollowupBody = Static<typeof UpdateFollowupBody>;
+
+export const UpdatedFollowupResponse = Envelope(Followup, 'The updated followup');
+
+const listParam = (description: string, examples: string[]) => Type.Optional(Type.String({ description, examples }));
+
+/** Query parameters of the followup lists; parsed by list-query.ts so that every error is reported at once. */
+export const ListFollowupsQuery = Type.Object({
+  status: listParam('One status or a comma-separated list', ['scheduled,no_answer']),
+  type: listParam('One type or a comma-separated list', ['call']),
+  debt_id: listParam('Only the followups of this debt', []),
+  date_from: listParam('Activity date (call_date, else scheduled_at, else creation) on or after; date or date-time', ['2024-01-01']),
+  date_to: listParam('Activity date on or before (a date includes the whole day)', ['2024-01-31']),
+  scheduled_from: listParam('scheduled_at on or after', []),
+  scheduled_to: listParam('scheduled_at on or before (a date includes the whole day)', []),
+  updated_since: listParam('Changed at or after this instant', []),
+  sort: listParam('-activity_date (default), activity_date, -updated_at or updated_at', ['-activity_date']),
+  page: listParam('Page number, from 1 (default 1)', ['1']),
+  limit: listParam('Items per page, 1 to 100 (default 20)', ['20']),
+  cursor: listParam('Opaque cursor from pagination.next_cursor, instead of page, for deep and stable scans', []),
+});
+export type ListFollowupsQuery = Static<typeof ListFollowupsQuery>;
+
+export const Pagination = Type.Object({
+  total: Type.Optional(Type.Integer({ description: 'Matching items (page mode)' })),
+  page: Type.Optional(Type.Integer()),
+  limit: Type.Integer(),
+  pages: Type.Optional(Type.Integer()),
+  next_cursor: Type.Optional(Nullable(Type.String({ description: 'Cursor of the next page; null at the end (cursor mode)' }))),
+});
+
+export const FollowupListResponse = Type.Object({
+  error: Type.Literal(false),
+  data: Type.Array(Followup),
+  pagination: Pagination,
+});
+
+export const DebtFollowupsParams = Type.Object({ debtId: Type.String({ description: 'Encrypted debt ID' }) });
+
+export const FollowupChange = Type.Object({
+  at: Type.String({ description: 'When the change was made' }),
+  field: Type.String(),
+  from: Type.Unknown({ description: 'Value before (null when the field was empty or the followup was created)' }),
+  to: Type.Unknown({ description: 'Value after' }),
+  source: Type.String({ description: 'api:<client_id>, tracking, payment or system', examples: ['api:rlc_0123'] }),
+});
+export const HistoryQuery = Type.Object({ page: listParam('Page number (default 1)', []), limit: listParam('1 to 100 (default 20)', []) });
+export const HistoryResponse = Type.Object({
+  error: Type.Literal(false),
+  data: Type.Array(FollowupChange),
+  pagination: Pagination,
+});

@@ -1,6 +1,6 @@
 import type { IdCodec } from '../security/encrypted-id.js';
-import { formatNullableTimestamp, formatTimestamp } from '../time/timestamp.js';
-import type { FollowupRow } from './repository.js';
+import { formatNullableTimestamp, formatTimestamp, parseTimestamp } from '../time/timestamp.js';
+import { TIMESTAMP_COLUMNS, type ChangeRow, type FollowupRow } from './repository.js';
 import type { Followup } from './schema.js';
 
 /** The API object of a followup row. Serialization keeps the schema's key order. */
@@ -32,4 +32,21 @@ export function toFollowup(row: FollowupRow, ids: IdCodec): Followup {
     email_clicked: row.email_clicked,
     email_click_count: row.email_click_count,
   };
+}
+
+const CREATED_KEYS = [
+  'id', 'debt_id', 'status', 'type', 'call_date', 'scheduled_at', 'summary', 'notes', 'call_id', 'audio_url',
+  'pdf_url', 'duration_ms', 'disconnection_reason', 'direction', 'phone_number_used', 'is_retry', 'processed_at',
+] as const;
+
+/** The create response's object: exactly the contract example's keys, in its order. */
+export function toCreatedFollowup(row: FollowupRow, ids: IdCodec): Pick<Followup, (typeof CREATED_KEYS)[number]> {
+  const full = toFollowup(row, ids);
+  return Object.fromEntries(CREATED_KEYS.map((key) => [key, full[key]])) as Pick<Followup, (typeof CREATED_KEYS)[number]>;
+}
+
+/** A history entry; timestamp values are shown in the API's format, as on the followup. */
+export function toChange(row: ChangeRow) {
+  const value = (v: unknown) => (TIMESTAMP_COLUMNS.has(row.field) && typeof v === 'string' ? formatTimestamp(parseTimestamp(v)!) : v ?? null);
+  return { at: formatTimestamp(row.at), field: row.field, from: value(row.from_value), to: value(row.to_value), source: row.source };
 }

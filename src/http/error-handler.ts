@@ -11,6 +11,15 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 }
 
+/**
+ * Fastify's `frameworkErrors`: failures found while routing (bad percent-encoding, an over-long
+ * path parameter), before any hook runs, so the request id header is set here.
+ */
+export function onFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  reply.header('X-Request-Id', request.id);
+  return send(toApiError(error, request), reply);
+}
+
 export function toApiError(error: FastifyError, request: FastifyRequest): ApiError {
   if (error instanceof ApiError) return error;
   if (error.validation) return errors.validation(validationDetails(error.validation, error.validationContext));
@@ -23,6 +32,10 @@ export function toApiError(error: FastifyError, request: FastifyRequest): ApiErr
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_TYPE':
       return errors.unsupportedMediaType();
+    case 'FST_ERR_BAD_URL':
+      return errors.malformedUrl();
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return errors.pathParameterTooLong();
   }
   if (error instanceof SyntaxError && error.statusCode === 400) return errors.invalidJson();
   const status = error.statusCode ?? 500;

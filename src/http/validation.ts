@@ -18,8 +18,51 @@ function buildAjv(coerceTypes: boolean): Ajv {
 const bodyAjv = buildAjv(false);
 const textAjv = buildAjv(true);
 
-export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
+  const validate = (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
+  // Path parameters are ids: one that does not decode is a 404, checked by the route.
+  if (httpPart !== 'body' && httpPart !== 'querystring') return validate as ReturnType<FastifySchemaCompiler<object>>;
+  const check = (data: unknown): boolean => {
+    const valid = validate(data);
+    const text = unstorableTextErrors(schema as SchemaNode, data, '');
+    if (valid && text.length === 0) return true;
+    check.errors = [...(validate.errors ?? []), ...text];
+    return false;
+  };
+  check.errors = null as ErrorObject[] | null;
+  return check as ReturnType<FastifySchemaCompiler<object>>;
+};
+
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+}
+
+// U+0000, or a UTF-16 surrogate without its pair.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * PostgreSQL text cannot hold U+0000 (the query would fail with a 500) and turns an unpaired
+ * surrogate into U+FFFD (the stored value would differ from the one acknowledged), so either one
+ * in a string the schema declares is a validation error of that field. Only declared fields are
+ * walked: unknown fields are ignored, and the walk is no deeper than the schema.
+ */
+function unstorableTextErrors(schema: SchemaNode, data: unknown, path: string): ErrorObject[] {
+  if (typeof data === 'string') {
+    if (path === '' || !UNSTORABLE.test(data)) return [];
+    return [{ instancePath: path, schemaPath: '', keyword: 'text', params: {}, message: 'must be valid Unicode text without NUL characters' }];
+  }
+  if (Array.isArray(data)) {
+    const items = schema.items;
+    return items ? data.flatMap((item, i) => unstorableTextErrors(items, item, `${path}/${i}`)) : [];
+  }
+  if (data === null || typeof data !== 'object' || !schema.properties) return [];
+  return Object.entries(schema.properties).flatMap(([key, property]) =>
+    Object.hasOwn(data, key)
+      ? unstorableTextErrors(property, (data as Record<string, unknown>)[key], `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`)
+      : [],
+  );
+}
 
 /** Turns Ajv's errors into the contract's `details`: one message per field, all fields at once. */
 export function validationDetails(validation: ErrorObject[], part: string | undefined): ErrorDetails {

@@ -24,7 +24,9 @@ export function parseTimestamp(text: string): Date | undefined {
   if (utc.getUTCFullYear() !== year || utc.getUTCMonth() !== month - 1 || utc.getUTCDate() !== day) return undefined;
   const offsetMinutes = sign ? (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) : 0;
   const result = new Date(utc.getTime() - offsetMinutes * 60_000);
-  return Number.isNaN(result.getTime()) ? undefined : result;
+  // An offset can carry 0001-01-01 or 9999-12-31 out of the four-digit years of the output format.
+  const utcYear = result.getUTCFullYear();
+  return utcYear >= 1 && utcYear <= 9999 ? result : undefined;
 }
 
 /** Timestamps out: UTC, seconds precision, `YYYY-MM-DDTHH:MM:SS+00:00`. */

@@ -68,7 +68,7 @@ export async function setup(): Promise<TestContext> {
       auth: { authorization: `Bearer ${token}` },
       debt: async () => {
         const debt = await createDebt(company.id, {
-          firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: '100.00', currency: 'EUR',
+          firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: 100, currency: 'EUR',
         }, pool);
         return ids.encode('debt', debt.id);
       },

@@ -1,0 +1,43 @@
+import { errors, type ErrorDetails } from '../http/errors.js';
+import { parsePage, type PageRequest } from '../http/pagination.js';
+import { parseTimestamp } from '../time/timestamp.js';
+import { isCurrencyCode } from './currencies.js';
+import type { DebtFilters } from './repository.js';
+import { DEBT_STATUSES, type ListDebtsQuery } from './schema.js';
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
+
+/** Parses and checks every parameter of `GET /debts`, reporting all the bad ones in one 400. */
+export function parseDebtListQuery(query: ListDebtsQuery): { filters: DebtFilters; page: PageRequest } {
+  const details: ErrorDetails = {};
+  const filters: DebtFilters = {};
+  if (query.status !== undefined) {
+    const statuses = [...new Set(query.status.split(',').map((s) => s.trim()))];
+    const bad = statuses.filter((s) => !(DEBT_STATUSES as readonly string[]).includes(s));
+    if (bad.length === 0) filters.statuses = statuses;
+    else details.status = `Invalid status filter "${bad.join(',').slice(0, 100)}". Valid values are: ${DEBT_STATUSES.join(', ')}`;
+  }
+  if (query.currency !== undefined) {
+    const currency = query.currency.toUpperCase();
+    if (/^[A-Z]{3}$/.test(currency) && isCurrencyCode(currency)) filters.currency = currency;
+    else details.currency = 'currency must be an ISO 4217 currency code such as EUR';
+  }
+  if (query.created_from !== undefined) {
+    filters.createdFrom = parseTimestamp(query.created_from);
+    if (!filters.createdFrom) details.created_from = 'Invalid created_from format. Use ISO 8601';
+  }
+  if (query.created_to !== undefined) {
+    const end = parseTimestamp(query.created_to);
+    if (!end) details.created_to = 'Invalid created_to format. Use ISO 8601';
+    // Inclusive: a date covers its whole day, a date-time its whole second (import_date shows
+    // seconds, so a debt's own import_date as created_to finds it).
+    else filters.createdBefore = new Date(DATE_ONLY.test(query.created_to) ? end.getTime() + DAY_MS : Math.floor(end.getTime() / 1000) * 1000 + 1000);
+  }
+  if (filters.createdFrom && filters.createdBefore && filters.createdFrom >= filters.createdBefore) {
+    details.created_from = 'created_from must not be after created_to';
+  }
+  const page = parsePage(query, details);
+  if (Object.keys(details).length > 0) throw errors.validation(details);
+  return { filters, page };
+}

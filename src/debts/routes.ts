@@ -1,0 +1,140 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { TokenSigner } from '../auth/access-token.js';
+import type { Pool } from '../db/pool.js';
+import { authenticate } from '../http/authenticate.js';
+import { ok } from '../http/envelope.js';
+import { ErrorResponseSchema, errors } from '../http/errors.js';
+import { pageInfo } from '../http/pagination.js';
+import { validatorCompiler } from '../http/validation.js';
+import type { IdCodec } from '../security/encrypted-id.js';
+import { parseDebtListQuery } from './list-query.js';
+import { countDebts, findDebt, listDebts, type Lookup } from './repository.js';
+import {
+  CreateDebtBody,
+  DebtListResponse,
+  DebtParams,
+  DebtResponse,
+  DeletedDebtResponse,
+  ListDebtsQuery,
+  UpdateDebtBody,
+} from './schema.js';
+import { toDebt } from './serialize.js';
+import { createDebt, deleteDebt, updateDebt } from './service.js';
+
+export interface DebtRoutesOptions {
+  pool: Pool;
+  ids: IdCodec;
+  signer: TokenSigner;
+}
+
+const errorResponses = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema };
+
+/**
+ * Debt bodies are validated by the service, with these same schemas plus the rules a schema
+ * cannot state, so that the CLI shares the gate and every bad field is reported in one 400.
+ * Params and query strings are validated here as on every route.
+ */
+const bodyCheckedByService: FastifySchemaCompiler<object> = (route) =>
+  route.httpPart === 'body' ? () => true : validatorCompiler(route);
+
+function owned<T>(lookup: Lookup<T>): T {
+  if (!lookup) throw errors.notFound('Debt');
+  if ('forbidden' in lookup) throw errors.accessDenied('debt');
+  return lookup.found;
+}
+
+export const debtRoutes: FastifyPluginAsyncTypebox<DebtRoutesOptions> = async (app, { pool, ids, signer }) => {
+  const read = authenticate(signer, 'debts:read');
+  const write = authenticate(signer, 'debts:write');
+  // An id that does not decrypt as a debt id is unknown, and costs no query.
+  const debtId = (text: string) => {
+    const id = ids.decode('debt', text);
+    if (id === undefined) throw errors.notFound('Debt');
+    return id;
+  };
+
+  app.post('/debts', {
+    onRequest: write,
+    validatorCompiler: bodyCheckedByService,
+    schema: {
+      tags: ['debts'],
+      summary: 'Create a debt',
+      security: [{ bearer: [] }],
+      body: CreateDebtBody,
+      response: { 201: DebtResponse, ...errorResponses },
+    },
+  }, async (request, reply) => {
+    const row = await createDebt(request.auth.companyId, request.body, pool);
+    return reply.code(201).send(ok('Debt created successfully', toDebt(row, ids)));
+  });
+
+  app.get('/debts/:id', {
+    onRequest: read,
+    schema: {
+      tags: ['debts'],
+      summary: 'Get a debt',
+      security: [{ bearer: [] }],
+      params: DebtParams,
+      response: { 200: DebtResponse, ...errorResponses },
+    },
+  }, async (request) => {
+    const row = owned(await findDebt(request.auth.companyId, debtId(request.params.id), pool));
+    return ok('Success', toDebt(row, ids));
+  });
+
+  app.get('/debts', {
+    onRequest: read,
+    schema: {
+      tags: ['debts'],
+      summary: 'List debts',
+      description: 'Newest first (ties by id). Filters combine with AND.',
+      security: [{ bearer: [] }],
+      querystring: ListDebtsQuery,
+      response: { 200: DebtListResponse, ...errorResponses },
+    },
+  }, async (request) => {
+    const { filters, page } = parseDebtListQuery(request.query);
+    const companyId = request.auth.companyId;
+    // The page and its total are independent queries: run them side by side.
+    const [rows, total] = await Promise.all([
+      listDebts(companyId, filters, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool),
+      countDebts(companyId, filters, pool),
+    ]);
+    return { error: false as const, data: rows.map((row) => toDebt(row, ids)), pagination: pageInfo(page, total) };
+  });
+
+  app.route({
+    method: ['PUT', 'PATCH'],
+    url: '/debts/:id',
+    onRequest: write,
+    validatorCompiler: bodyCheckedByService,
+    schema: {
+      tags: ['debts'],
+      summary: 'Update a debt (partial: only the fields sent change)',
+      security: [{ bearer: [] }],
+      params: DebtParams,
+      body: UpdateDebtBody,
+      response: { 200: DebtResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const row = owned(await updateDebt(request.auth.companyId, debtId(request.params.id), request.body, pool));
+      return ok('Debt updated successfully', toDebt(row, ids));
+    },
+  });
+
+  app.delete('/debts/:id', {
+    onRequest: write,
+    schema: {
+      tags: ['debts'],
+      summary: 'Delete a debt and its followups',
+      security: [{ bearer: [] }],
+      params: DebtParams,
+      response: { 200: DeletedDebtResponse, ...errorResponses },
+    },
+  }, async (request) => {
+    const id = debtId(request.params.id);
+    const { deletedFollowups } = owned(await deleteDebt(request.auth.companyId, id, pool));
+    return ok('Debt deleted successfully', { id: request.params.id, deleted_followups: deletedFollowups });
+  });
+};

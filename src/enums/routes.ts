@@ -1,0 +1,55 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { TokenSigner } from '../auth/access-token.js';
+import { SCOPES } from '../auth/scopes.js';
+import { DEBT_STATUSES, WRITABLE_DEBT_STATUSES } from '../debts/schema.js';
+import { authenticate } from '../http/authenticate.js';
+import { Envelope, ok } from '../http/envelope.js';
+import { ErrorResponseSchema } from '../http/errors.js';
+import { DIRECTIONS, FOLLOWUP_STATUSES, FOLLOWUP_TYPES, WRITABLE_STATUSES } from '../followups/schema.js';
+import { FOLLOWUP_SORTS } from '../followups/list-query.js';
+
+/** Events a webhook can subscribe to (SPEC §9). */
+export const WEBHOOK_EVENTS = [
+  'followup.created', 'followup.updated', 'followup.completed', 'followup.failed', 'followup.recording_ready',
+  'debt.created', 'debt.updated', 'payment.received',
+] as const;
+
+const list = (description: string) => Type.Array(Type.String(), { description });
+
+const Enums = Type.Object({
+  followup_types: list('Values of a followup `type`'),
+  followup_statuses: list('Values of a followup `status`'),
+  followup_writable_statuses: list('Statuses a client may set (`read` is set by the service)'),
+  followup_directions: list('Values of `direction`'),
+  followup_sorts: list('Values of the `sort` parameter of followup lists'),
+  debt_statuses: list('Values of a debt `status`'),
+  debt_writable_statuses: list('Statuses a client may set on a debt'),
+  scopes: list('OAuth scopes of API clients'),
+  webhook_events: list('Webhook event types'),
+});
+
+const ENUMS = {
+  followup_types: [...FOLLOWUP_TYPES],
+  followup_statuses: [...FOLLOWUP_STATUSES],
+  followup_writable_statuses: [...WRITABLE_STATUSES],
+  followup_directions: [...DIRECTIONS],
+  followup_sorts: [...FOLLOWUP_SORTS],
+  debt_statuses: [...DEBT_STATUSES],
+  debt_writable_statuses: [...WRITABLE_DEBT_STATUSES],
+  scopes: [...SCOPES],
+  webhook_events: [...WEBHOOK_EVENTS],
+};
+
+/** `GET /enums`: every enumerated value the API uses; any valid token may read it. */
+export const enumRoutes: FastifyPluginAsyncTypebox<{ signer: TokenSigner }> = async (app, { signer }) => {
+  app.get('/enums', {
+    onRequest: authenticate(signer),
+    schema: {
+      tags: ['reference'],
+      summary: 'Enumerated values',
+      security: [{ bearer: [] }],
+      response: { 200: Envelope(Enums, 'Every enum of the API'), 401: ErrorResponseSchema },
+    },
+  }, async () => ok('Success', ENUMS));
+};

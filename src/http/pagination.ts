@@ -1,0 +1,41 @@
+import type { ErrorDetails } from './errors.js';
+
+export interface PageRequest {
+  page: number;
+  limit: number;
+}
+
+export const MAX_LIMIT = 100;
+const DEFAULT_LIMIT = 20;
+
+/** `page` (≥ 1, default 1) and `limit` (1–100, default 20); problems are added to `details`. */
+export function parsePage(query: { page?: string; limit?: string }, details: ErrorDetails): PageRequest {
+  return {
+    page: integerParam(query.page, 'page', 1, Number.MAX_SAFE_INTEGER, 1, details),
+    limit: integerParam(query.limit, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT, details),
+  };
+}
+
+export function integerParam(
+  raw: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+  details: ErrorDetails,
+): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d{1,16}$/.test(raw) || value < min || value > max) {
+    details[name] = max === Number.MAX_SAFE_INTEGER
+      ? `${name} must be an integer of at least ${min}`
+      : `${name} must be an integer from ${min} to ${max}`;
+    return fallback;
+  }
+  return value;
+}
+
+/** The `pagination` object of page-mode lists. */
+export function pageInfo({ page, limit }: PageRequest, total: number) {
+  return { total, page, limit, pages: Math.ceil(total / limit) };
+}

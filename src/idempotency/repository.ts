@@ -1,0 +1,36 @@
+import type { Queryable } from '../db/pool.js';
+
+export interface StoredResponse {
+  request_hash: Buffer;
+  status_code: number;
+  response: string;
+}
+
+/**
+ * Claims `key` for this transaction: true when it was free or its previous use is older than
+ * 24 hours. A concurrent claim of the same key waits here until the first transaction ends.
+ */
+export async function claimKey(companyId: number, key: string, requestHash: Buffer, db: Queryable): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO idempotency_keys (company_id, key, request_hash) VALUES ($1, $2, $3)
+     ON CONFLICT (company_id, key) DO UPDATE
+       SET request_hash = EXCLUDED.request_hash, status_code = NULL, response = NULL, created_at = now()
+       WHERE idempotency_keys.created_at < now() - interval '24 hours'`,
+    [companyId, key, requestHash],
+  );
+  return rowCount === 1;
+}
+
+export async function storeResponse(companyId: number, key: string, status: number, response: string, db: Queryable): Promise<void> {
+  await db.query('UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE company_id = $1 AND key = $2', [
+    companyId, key, status, response,
+  ]);
+}
+
+export async function findResponse(companyId: number, key: string, db: Queryable): Promise<StoredResponse | undefined> {
+  const { rows } = await db.query<StoredResponse>(
+    'SELECT request_hash, status_code, response FROM idempotency_keys WHERE company_id = $1 AND key = $2',
+    [companyId, key],
+  );
+  return rows[0];
+}

@@ -1,0 +1,30 @@
+import type { TestContext } from '../helpers/setup.js';
+import { API } from '../helpers/setup.js';
+
+type Auth = { authorization: string } | Record<string, never>;
+
+/** A minimal valid create body. */
+export const VALID_DEBT = { firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: 1250, currency: 'EUR' };
+
+export const DEBT_KEYS = [
+  'id', 'status', 'civility', 'firstname', 'lastname', 'phone', 'email', 'amount', 'amount_text', 'currency', 'birthdate',
+  'object', 'internal_id', 'invoice_reference', 'debtor_reference', 'invoice_date', 'due_date', 'address',
+  'address_complement', 'zip_code', 'city', 'country', 'iban', 'payment_link', 'metadata', 'followups_count',
+  'nb_reminders', 'nb_answered', 'import_date',
+];
+
+/** HTTP calls of the debts API (and the followup create that debts' tests need). */
+export function debtRequests(ctx: TestContext) {
+  const json = (auth: Auth) => ({ ...auth, 'content-type': 'application/json' });
+  return {
+    create: (auth: Auth, payload: unknown) =>
+      ctx.app.inject({ method: 'POST', url: `${API}/debts`, headers: json(auth), payload: JSON.stringify(payload) }),
+    get: (auth: Auth, id: string) => ctx.app.inject({ method: 'GET', url: `${API}/debts/${encodeURIComponent(id)}`, headers: auth }),
+    list: (auth: Auth, query = '') => ctx.app.inject({ method: 'GET', url: `${API}/debts${query}`, headers: auth }),
+    update: (auth: Auth, id: string, payload: unknown, method: 'PUT' | 'PATCH' = 'PATCH') =>
+      ctx.app.inject({ method, url: `${API}/debts/${encodeURIComponent(id)}`, headers: json(auth), payload: JSON.stringify(payload) }),
+    remove: (auth: Auth, id: string) => ctx.app.inject({ method: 'DELETE', url: `${API}/debts/${encodeURIComponent(id)}`, headers: auth }),
+    createFollowup: (auth: Auth, payload: unknown) =>
+      ctx.app.inject({ method: 'POST', url: `${API}/followups`, headers: json(auth), payload: JSON.stringify(payload) }),
+  };
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, decodeKey, loadConfig } from '../../src/config.js';
+
+const HEX_KEY = randomBytes(32).toString('hex');
+const URL = 'postgres://relance:secret@db.internal:5432/relance';
+
+/** The problems a ConfigError lists, one per line. */
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.match(error.message, /^Invalid configuration:\n {2}- /);
+    return error.message.split('\n').slice(1).map((line) => line.replace(/^ {2}- /, ''));
+  }
+  assert.fail(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  test('an empty environment gives the embedded defaults', () => {
+    assert.deepEqual(loadConfig({}), {
+      host: '127.0.0.1',
+      port: 3000,
+      dataDir: resolve('./data'),
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      secretKey: undefined,
+      logLevel: 'info',
+      publicUrl: undefined,
+    });
+  });
+
+  test('every setting is read from its variable', () => {
+    const config = loadConfig({
+      HOST: '0.0.0.0', PORT: '8080', DATA_DIR: '/var/lib/relance', DATABASE_URL: URL, DATABASE_POOL_SIZE: '25',
+      RELANCE_SECRET_KEY: HEX_KEY, LOG_LEVEL: 'warn', PUBLIC_URL: 'https://relance.example.com/',
+    });
+    assert.deepEqual(config, {
+      host: '0.0.0.0', port: 8080, dataDir: '/var/lib/relance', databaseUrl: URL, databasePoolSize: 25,
+      secretKey: HEX_KEY, logLevel: 'warn', publicUrl: 'https://relance.example.com',
+    });
+  });
+
+  test('empty variables count as unset', () => {
+    assert.deepEqual(loadConfig({ PORT: '', DATABASE_URL: '', RELANCE_SECRET_KEY: '', LOG_LEVEL: '', PUBLIC_URL: '', HOST: '' }), loadConfig({}));
+  });
+
+  test('DATABASE_URL without RELANCE_SECRET_KEY is refused: every process must share the key', () => {
+    const problems = problemsOf({ DATABASE_URL: URL });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^RELANCE_SECRET_KEY is required with DATABASE_URL/);
+    assert.match(problems[0]!, /openssl rand -hex 32/);
+  });
+
+  test('DATABASE_URL must be a PostgreSQL URL', () => {
+    for (const url of ['mysql://x@y/z', 'localhost:5432', 'sqlite:./db', 'POSTGRES://x']) {
+      assert.deepEqual(problemsOf({ DATABASE_URL: url, RELANCE_SECRET_KEY: HEX_KEY }), [
+        'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
+      ], url);
+    }
+    assert.equal(loadConfig({ DATABASE_URL: 'postgresql://u@h/d', RELANCE_SECRET_KEY: HEX_KEY }).databaseUrl, 'postgresql://u@h/d');
+  });
+
+  test('PORT and DATABASE_POOL_SIZE must be integers in range, and the message says which and why', () => {
+    for (const port of ['abc', '-1', '65536', '80.5', '1e3', ' 80', '0x50', '99999999999999999999']) {
+      assert.deepEqual(problemsOf({ PORT: port }), [`PORT must be an integer from 0 to 65535 (got "${port}")`], port);
+    }
+    for (const size of ['0', '501', 'ten']) {
+      assert.deepEqual(problemsOf({ DATABASE_POOL_SIZE: size }), [`DATABASE_POOL_SIZE must be an integer from 1 to 500 (got "${size}")`], size);
+    }
+    assert.equal(loadConfig({ PORT: '0' }).port, 0);
+    assert.equal(loadConfig({ PORT: '65535' }).port, 65535);
+    assert.equal(loadConfig({ DATABASE_POOL_SIZE: '500' }).databasePoolSize, 500);
+  });
+
+  test('RELANCE_SECRET_KEY must hold at least 32 bytes, hex or base64', () => {
+    for (const key of ['short', randomBytes(31).toString('hex'), randomBytes(31).toString('base64'), 'z'.repeat(20), `${HEX_KEY}!`]) {
+      assert.deepEqual(problemsOf({ RELANCE_SECRET_KEY: key }), ['RELANCE_SECRET_KEY must be at least 32 bytes, hex- or base64-encoded'], key);
+    }
+    for (const key of [HEX_KEY, randomBytes(32).toString('base64'), randomBytes(48).toString('base64url'), `  ${HEX_KEY}\n`]) {
+      assert.equal(loadConfig({ RELANCE_SECRET_KEY: key }).secretKey, key, key);
+    }
+  });
+
+  test('LOG_LEVEL must be a pino level', () => {
+    assert.deepEqual(problemsOf({ LOG_LEVEL: 'verbose' }), ['LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent']);
+    assert.equal(loadConfig({ LOG_LEVEL: 'silent' }).logLevel, 'silent');
+  });
+
+  test('PUBLIC_URL must be an http(s) URL; trailing slashes are dropped', () => {
+    for (const url of ['relance.example.com', 'ftp://relance.example.com', 'https://', 'https:///path']) {
+      assert.deepEqual(problemsOf({ PUBLIC_URL: url }), ['PUBLIC_URL must be an http(s) URL'], url);
+    }
+    assert.equal(loadConfig({ PUBLIC_URL: 'http://localhost:3000//' }).publicUrl, 'http://localhost:3000');
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://example.com/relance/' }).publicUrl, 'https://example.com/relance');
+  });
+
+  test('every problem is reported at once', () => {
+    const problems = problemsOf({ PORT: 'x', DATABASE_URL: 'mysql://a', LOG_LEVEL: 'loud', PUBLIC_URL: 'nope', DATABASE_POOL_SIZE: '0' });
+    assert.equal(problems.length, 6, problems.join('\n'));
+    for (const name of ['PORT', 'DATABASE_URL', 'RELANCE_SECRET_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'DATABASE_POOL_SIZE']) {
+      assert.ok(problems.some((p) => p.startsWith(name)), name);
+    }
+  });
+
+  test('DATA_DIR is resolved to an absolute path', () => {
+    assert.equal(loadConfig({ DATA_DIR: 'relative/dir' }).dataDir, resolve('relative/dir'));
+  });
+});
+
+describe('decodeKey', () => {
+  test('decodes hex and base64 (standard or URL-safe) keys of 32 bytes or more', () => {
+    const key = randomBytes(32);
+    assert.deepEqual(decodeKey(key.toString('hex')), key);
+    assert.deepEqual(decodeKey(key.toString('hex').toUpperCase()), key);
+    assert.deepEqual(decodeKey(key.toString('base64')), key);
+    assert.deepEqual(decodeKey(key.toString('base64url')), key);
+    assert.deepEqual(decodeKey(`\n${key.toString('hex')}\n`), key);
+    const long = randomBytes(64);
+    assert.deepEqual(decodeKey(long.toString('hex')), long);
+  });
+
+  test('refuses short keys and text that is neither hex nor base64', () => {
+    for (const text of ['', randomBytes(31).toString('hex'), randomBytes(16).toString('base64'), 'ç'.repeat(64), 'a b'.repeat(30), `${'g'.repeat(40)}===`]) {
+      assert.equal(decodeKey(text), undefined, text);
+    }
+  });
+});
