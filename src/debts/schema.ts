@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope, Nullable } from '../http/envelope.js';
+import { PagePagination } from '../http/pagination.js';
 
 export const DEBT_STATUSES = [
   'status.default.pending',
@@ -253,10 +254,5 @@ export const DeletedDebtResponse = Envelope(
 export const DebtListResponse = Type.Object({
   error: Type.Literal(false),
   data: Type.Array(Debt),
-  pagination: Type.Object({
-    total: Type.Integer({ description: 'Debts matching the filters' }),
-    page: Type.Integer(),
-    limit: Type.Integer(),
-    pages: Type.Integer({ description: 'Number of pages (0 when nothing matches)' }),
-  }),
+  pagination: PagePagination,
 });

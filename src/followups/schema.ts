@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope, Nullable } from '../http/envelope.js';
+import { CursorPagination, PagePagination } from '../http/pagination.js';
 
 export const FOLLOWUP_TYPES = ['call', 'sms', 'email', 'whatsapp', 'voicemail', 'manual_call', 'physical', 'postmail'] as const;
 export const FOLLOWUP_STATUSES = [
@@ -167,18 +168,11 @@ export const ListFollowupsQuery = Type.Object({
 });
 export type ListFollowupsQuery = Static<typeof ListFollowupsQuery>;
 
-export const Pagination = Type.Object({
-  total: Type.Optional(Type.Integer({ description: 'Matching items (page mode)' })),
-  page: Type.Optional(Type.Integer()),
-  limit: Type.Integer(),
-  pages: Type.Optional(Type.Integer()),
-  next_cursor: Type.Optional(Nullable(Type.String({ description: 'Cursor of the next page; null at the end (cursor mode)' }))),
-});
-
 export const FollowupListResponse = Type.Object({
   error: Type.Literal(false),
   data: Type.Array(Followup),
-  pagination: Pagination,
+  // The serializer writes the first schema the value matches, keys in that schema's order.
+  pagination: Type.Union([PagePagination, CursorPagination]),
 });
 
 export const DebtFollowupsParams = Type.Object({ debtId: Type.String({ description: 'Encrypted debt ID' }) });
@@ -194,5 +188,5 @@ export const HistoryQuery = Type.Object({ page: listParam('Page number (default 
 export const HistoryResponse = Type.Object({
   error: Type.Literal(false),
   data: Type.Array(FollowupChange),
-  pagination: Pagination,
+  pagination: PagePagination,
 });

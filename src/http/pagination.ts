@@ -1,4 +1,20 @@
+import { Type } from '@sinclair/typebox';
+import { Nullable } from './envelope.js';
 import type { ErrorDetails } from './errors.js';
+
+/** `pagination` of page-mode lists, keys in this order. */
+export const PagePagination = Type.Object({
+  total: Type.Integer({ description: 'Items matching the filters' }),
+  page: Type.Integer(),
+  limit: Type.Integer(),
+  pages: Type.Integer({ description: 'Number of pages (0 when nothing matches)' }),
+});
+
+/** `pagination` of cursor-mode lists. */
+export const CursorPagination = Type.Object({
+  limit: Type.Integer(),
+  next_cursor: Nullable(Type.String({ description: 'Cursor of the next page; null at the end' })),
+});
 
 export interface PageRequest {
   page: number;

@@ -32,6 +32,7 @@ describe('list debts: pagination', () => {
     assert.deepEqual(Object.keys(json), ['error', 'data', 'pagination']);
     assert.equal(json.error, false);
     assert.deepEqual(json.pagination, { total: 25, page: 1, limit: 20, pages: 2 });
+    assert.deepEqual(Object.keys(json.pagination), ['total', 'page', 'limit', 'pages']);
     assert.deepEqual(json.data.map((d: { id: string }) => d.id), ids.slice(5).reverse());
     assert.equal(json.data[0].import_date, '2024-01-25T00:00:00+00:00');
 

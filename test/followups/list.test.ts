@@ -76,6 +76,13 @@ describe('list followups', () => {
     assert.deepEqual(ids(await api.list(tenant.auth, `updated_since=${since}&sort=-updated_at`)), byIndex(4, 1));
   });
 
+  test('pagination keys come in the documented order', async () => {
+    const paged = await api.list(tenant.auth, 'limit=2');
+    assert.match(paged.body, /"pagination":\{"total":7,"page":1,"limit":2,"pages":4\}\}$/);
+    const cursored = await api.list(tenant.auth, 'limit=2&cursor=');
+    assert.match(cursored.body, /"pagination":\{"limit":2,"next_cursor":"[A-Za-z0-9_-]+"\}\}$/);
+  });
+
   test('page and limit', async () => {
     const second = await api.list(tenant.auth, 'limit=3&page=2');
     assert.deepEqual(ids(second), byIndex(2, 3, 1));
