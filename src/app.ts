@@ -10,6 +10,7 @@ import { debtRoutes } from './debts/routes.js';
 import { enumRoutes } from './enums/routes.js';
 import { followupListRoutes } from './followups/list-routes.js';
 import { followupRoutes } from './followups/routes.js';
+import { onClientError } from './http/client-error.js';
 import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { ErrorResponseSchema } from './http/errors.js';
 import { requestId } from './http/request-id.js';
@@ -38,6 +39,7 @@ export async function buildApp({ pool, keys, logger }: AppDependencies): Promise
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: onFrameworkError,
+    clientErrorHandler: onClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Fastify parses text/plain by default; the API speaks JSON, so any other body is a 415.

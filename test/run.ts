@@ -65,10 +65,10 @@ async function main(): Promise<number> {
   const database = await provisionDatabase();
   try {
     const pool = createPool(database.url, 2);
-    const { rows } = await pool.query<{ version: string }>('SHOW server_version');
+    const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
     await migrate(pool);
     await pool.end();
-    console.log(`Testing on ${database.label}, PostgreSQL ${rows[0]!.version}: ${files.length} files`);
+    console.log(`Testing on ${database.label}, PostgreSQL ${rows[0]!.server_version}: ${files.length} files`);
 
     const tapFile = join(tmpdir(), `relance-tap-${process.pid}.txt`);
     const code = await new Promise<number>((resolve) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import pino from 'pino';
@@ -9,6 +9,7 @@ import { buildApp } from '../../src/app.js';
 import { TokenSigner } from '../../src/auth/access-token.js';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { createPool } from '../../src/db/pool.js';
+import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { API, body, setup, type Response } from '../helpers/setup.js';
 
@@ -202,7 +203,6 @@ describe('unexpected failures', () => {
     assert.deepEqual(body(health), { status: 'ok' });
 
     const { token } = new TokenSigner(keys.tokens).issue({ clientRowId: 1, clientId: 'rlc_x', companyId: 1, scopes: [...SCOPES] });
-    const { IdCodec } = await import('../../src/security/encrypted-id.js');
     const get = await app.inject({
       method: 'GET',
       url: `${API}/followups/${new IdCodec(keys.ids).encode('followup', 1)}`,
@@ -280,6 +280,41 @@ describe('X-Request-Id', () => {
     assert.equal(echoed.headers['x-request-id'], 'socket-1');
     assert.match(String((await get({})).headers['x-request-id']), UUID);
     assert.match(String((await get({ 'x-request-id': ['one', 'two'] })).headers['x-request-id']), UUID);
+  });
+});
+
+describe('requests the HTTP parser rejects', () => {
+  /** Sends raw bytes to a listening app and returns what came back before the socket closed. */
+  async function raw(request: string): Promise<string> {
+    const app = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      return await new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const socket = net.createConnection({ host: '127.0.0.1', port }, () => socket.write(request));
+        socket.on('data', (chunk) => chunks.push(chunk));
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        socket.on('error', reject);
+      });
+    } finally {
+      await app.close();
+    }
+  }
+
+  const envelope = (response: string) => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
+
+  test('a malformed header gets a 400 envelope with a request id', async () => {
+    const response = await raw('GET /health HTTP/1.1\r\nHost: x\r\nBad Header\x01: y\r\n\r\n');
+    assert.match(response, /^HTTP\/1\.1 400 /);
+    assert.match(response, /\r\nX-Request-Id: [0-9a-f-]{36}\r\n/i);
+    assert.deepEqual(envelope(response), { error: true, message: 'Malformed HTTP request', code: 400 });
+  });
+
+  test('oversized headers get a 431 envelope', async () => {
+    const response = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(response, /^HTTP\/1\.1 431 /);
+    assert.deepEqual(envelope(response), { error: true, message: 'Request headers are too large', code: 431 });
   });
 });
 
