@@ -1,3 +1,4 @@
+import type { Lookup } from '../db/lookup.js';
 import type { Queryable } from '../db/pool.js';
 import type { DebtStatus } from './schema.js';
 
@@ -51,7 +52,6 @@ export interface DebtCounts {
 }
 export type DebtRow = StoredDebt & DebtCounts;
 
-export type Lookup<T> = { found: T } | { forbidden: true } | undefined;
 
 export interface DebtFilters {
   statuses?: string[];

@@ -4,12 +4,12 @@ import type { TokenSigner } from '../auth/access-token.js';
 import type { Pool } from '../db/pool.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
-import { ErrorResponseSchema, errors } from '../http/errors.js';
+import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { pageInfo } from '../http/pagination.js';
 import { validatorCompiler } from '../http/validation.js';
 import type { IdCodec } from '../security/encrypted-id.js';
 import { parseDebtListQuery } from './list-query.js';
-import { countDebts, findDebt, listDebts, type Lookup } from './repository.js';
+import { countDebts, findDebt, listDebts } from './repository.js';
 import {
   CreateDebtBody,
   DebtListResponse,
@@ -38,11 +38,6 @@ const errorResponses = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403
 const bodyCheckedByService: FastifySchemaCompiler<object> = (route) =>
   route.httpPart === 'body' ? () => true : validatorCompiler(route);
 
-function owned<T>(lookup: Lookup<T>): T {
-  if (!lookup) throw errors.notFound('Debt');
-  if ('forbidden' in lookup) throw errors.accessDenied('debt');
-  return lookup.found;
-}
 
 export const debtRoutes: FastifyPluginAsyncTypebox<DebtRoutesOptions> = async (app, { pool, ids, signer }) => {
   const read = authenticate(signer, 'debts:read');
@@ -79,7 +74,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<DebtRoutesOptions> = async (a
       response: { 200: DebtResponse, ...errorResponses },
     },
   }, async (request) => {
-    const row = owned(await findDebt(request.auth.companyId, debtId(request.params.id), pool));
+    const row = owned(await findDebt(request.auth.companyId, debtId(request.params.id), pool), 'debt');
     return ok('Success', toDebt(row, ids));
   });
 
@@ -118,7 +113,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<DebtRoutesOptions> = async (a
       response: { 200: DebtResponse, ...errorResponses },
     },
     handler: async (request) => {
-      const row = owned(await updateDebt(request.auth.companyId, debtId(request.params.id), request.body, pool));
+      const row = owned(await updateDebt(request.auth.companyId, debtId(request.params.id), request.body, pool), 'debt');
       return ok('Debt updated successfully', toDebt(row, ids));
     },
   });
@@ -134,7 +129,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<DebtRoutesOptions> = async (a
     },
   }, async (request) => {
     const id = debtId(request.params.id);
-    const { deletedFollowups } = owned(await deleteDebt(request.auth.companyId, id, pool));
+    const { deletedFollowups } = owned(await deleteDebt(request.auth.companyId, id, pool), 'debt');
     return ok('Debt deleted successfully', { id: request.params.id, deleted_followups: deletedFollowups });
   });
 };

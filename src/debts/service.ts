@@ -1,6 +1,7 @@
+import type { Lookup } from '../db/lookup.js';
 import { transaction, type Pool, type Queryable } from '../db/pool.js';
 import { parseDebtChanges, parseNewDebt } from './debt-input.js';
-import { deleteDebt as deleteDebtRows, findDebt, insertDebt, lockDebt, updateDebt as updateDebtRow, type DebtRow, type Lookup } from './repository.js';
+import { deleteDebt as deleteDebtRows, findDebt, insertDebt, lockDebt, updateDebt as updateDebtRow, type DebtRow } from './repository.js';
 
 /**
  * Validates and stores a new debt: the code path of `POST /debts` and `relance debt create`.

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate } from '../http/authenticate.js';
-import { errors } from '../http/errors.js';
+import { errors, owned } from '../http/errors.js';
 import { pageInfo, parsePage } from '../http/pagination.js';
 import type { Pool } from '../db/pool.js';
 import type { IdCodec } from '../security/encrypted-id.js';
@@ -69,8 +69,7 @@ export const followupListRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions
     if (Object.keys(details).length > 0) throw errors.validation(details);
     const id = ids.decode('followup', request.params.id);
     const lookup = id === undefined ? undefined : await findFollowup(request.auth.companyId, id, pool);
-    if (!lookup) throw errors.notFound('Followup');
-    if ('forbidden' in lookup) throw errors.accessDenied('followup');
+    owned(lookup, 'followup');
     const { rows, total } = await listChanges(request.auth.companyId, id!, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool);
     return { error: false as const, data: rows.map(toChange), pagination: pageInfo(page, total) };
   });

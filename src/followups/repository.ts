@@ -1,3 +1,4 @@
+import type { Lookup } from '../db/lookup.js';
 import type { Queryable } from '../db/pool.js';
 import type { FollowupStatus, FollowupType } from './schema.js';
 
@@ -53,7 +54,6 @@ export type FollowupValues = { [K in WritableColumn]: FollowupRow[K] };
 /** The columns whose history values are timestamps. */
 export const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['call_date', 'scheduled_at']);
 
-export type Lookup<T> = { found: T } | { forbidden: true } | undefined;
 
 // The history rows of a create or update are written by the same statement as the change:
 // one round trip, and no change without its history.

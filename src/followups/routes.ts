@@ -4,7 +4,7 @@ import type { TokenSigner } from '../auth/access-token.js';
 import type { Pool } from '../db/pool.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
-import { ErrorResponseSchema, errors } from '../http/errors.js';
+import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { readIdempotencyKey } from '../idempotency/service.js';
 import type { IdCodec } from '../security/encrypted-id.js';
 import { findFollowup } from './repository.js';
@@ -72,9 +72,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = 
   }, async (request) => {
     const id = ids.decode('followup', request.params.id);
     const lookup = id === undefined ? undefined : await findFollowup(request.auth.companyId, id, pool);
-    if (!lookup) throw errors.notFound('Followup');
-    if ('forbidden' in lookup) throw errors.accessDenied('followup');
-    return ok('Success', toFollowup(lookup.found, ids));
+    return ok('Success', toFollowup(owned(lookup, 'followup'), ids));
   });
 
   for (const method of ['PUT', 'PATCH'] as const) {

@@ -1,5 +1,5 @@
 import type { Pool } from '../db/pool.js';
-import { errors } from '../http/errors.js';
+import { errors, owned } from '../http/errors.js';
 import { ok } from '../http/envelope.js';
 import { idempotent, type WriteResult } from '../idempotency/service.js';
 import type { IdCodec } from '../security/encrypted-id.js';
@@ -53,10 +53,7 @@ export async function changeFollowup(pool: Pool, caller: Caller, id: number, bod
     (changes as Record<string, unknown>)[column] = column === 'call_date' || column === 'scheduled_at' ? toDate(value as string | null) : value;
   }
   try {
-    const lookup = await updateFollowup(caller.companyId, id, changes, caller.source, pool);
-    if (!lookup) throw errors.notFound('Followup');
-    if ('forbidden' in lookup) throw errors.accessDenied('followup');
-    return lookup.found;
+    return owned(await updateFollowup(caller.companyId, id, changes, caller.source, pool), 'followup');
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'followups_debt_call_id_key') {
       throw errors.conflict('call_id is already used by another followup of this debt');

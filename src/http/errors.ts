@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { Lookup } from '../db/lookup.js';
 
 export type ErrorDetails = Record<string, string>;
 
@@ -31,6 +32,13 @@ export const errors = {
   unsupportedMediaType: () => new ApiError(415, 'Unsupported Content-Type: send application/json'),
   internal: (requestId: string) => new ApiError(500, `Internal server error (request id ${requestId})`),
 };
+
+/** The row of a company-scoped lookup, or the 404 / 403 the API answers instead. */
+export function owned<T>(lookup: Lookup<T>, what: 'followup' | 'debt'): T {
+  if (!lookup) throw errors.notFound(what === 'debt' ? 'Debt' : 'Followup');
+  if ('forbidden' in lookup) throw errors.accessDenied(what);
+  return lookup.found;
+}
 
 export const ErrorResponseSchema = Type.Object(
   {
