@@ -19,7 +19,7 @@ export interface Report {
     seconds: number;
     warmup_seconds: number;
     seeded_followups: number;
-    /** 1-minute load average when the run started: above ~0.5, something else was using the CPUs. */
+    /** 1-minute load average when the run started: above 1, something else was using the CPUs. */
     load_average_before: number;
     load_generator: string;
   };
@@ -64,7 +64,7 @@ export function markdown(report: Report): string {
       `${settings.connections} connections, ${settings.seconds} s per line after ${settings.warmup_seconds} s of warm-up, ` +
       `${count(settings.seeded_followups)} seeded followups; ${settings.load_generator}.`,
   );
-  if (settings.load_average_before > 0.5) {
+  if (settings.load_average_before > 1) {
     lines.push(`The machine was busy (load average ${settings.load_average_before} at the start): the numbers are low and noisy.`);
   }
   return lines.join('\n');

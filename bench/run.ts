@@ -63,7 +63,7 @@ type Auth = { authorization: string };
 
 async function main(): Promise<number> {
   const loadBefore = loadavg()[0]!;
-  if (loadBefore > 0.5) log(`warning: load average ${loadBefore.toFixed(2)} before the run: other processes compete for the CPUs`);
+  if (loadBefore > 1) log(`warning: load average ${loadBefore.toFixed(2)} before the run: other processes compete for the CPUs`);
   const definitions = SCENARIOS.filter((s) => !only || only.some((o) => s.name.includes(o)));
   if (definitions.length === 0) throw new Error(`BENCH_ONLY matched no scenario of: ${SCENARIOS.map((s) => s.name).join('; ')}`);
 

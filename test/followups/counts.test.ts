@@ -16,7 +16,7 @@ async function countsOf(companyId: number) {
     `SELECT status || '/' || type AS k, sum(n)::int AS n FROM followup_counts WHERE company_id = $1 GROUP BY 1 HAVING sum(n) <> 0`,
     [companyId],
   );
-  const asMap = (rows: { k: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.k, r.n]).sort());
+  const asMap = (rows: { k: string; n: number }[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.k, r.n]).sort());
   return { real: asMap(real.rows), kept: asMap(kept.rows) };
 }
 
