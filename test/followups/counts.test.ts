@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import pg from 'pg';
 import { followupClient } from '../helpers/followups.js';
 import { API, body, setup } from '../helpers/setup.js';
 
@@ -50,4 +51,40 @@ test('list totals stay exact through creates, updates, duplicates, deletions and
     const listed = body(await api.list(tenant.auth, `${query}&limit=100`));
     assert.equal(listed.pagination.total, listed.data.length, query);
   }
+});
+
+test('status changes in opposite directions on backends sharing a counter slot never deadlock', async () => {
+  const tenant = await ctx.tenant();
+  const debt = await tenant.debt();
+  const a = ctx.ids.decode('followup', (await api.created(tenant.auth, { debt_id: debt, status: 'no_answer' })).id)!;
+  const b = ctx.ids.decode('followup', (await api.created(tenant.auth, { debt_id: debt, status: 'failed' })).id)!;
+  // Two connections whose backends write the same counter slot (pid % 16): at most 17 tries.
+  const clients: pg.Client[] = [];
+  const bySlot = new Map<number, pg.Client>();
+  let pair: [pg.Client, pg.Client] | undefined;
+  try {
+    while (!pair) {
+      const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+      await client.connect();
+      clients.push(client);
+      const { rows } = await client.query<{ slot: number }>('SELECT pg_backend_pid() % 16 AS slot');
+      const other = bySlot.get(rows[0]!.slot);
+      if (other) pair = [other, client];
+      else bySlot.set(rows[0]!.slot, client);
+    }
+    const flip = (client: pg.Client, id: number, from: string, to: string) => async () => {
+      for (let i = 0; i < 2000; i++) {
+        const [x, y] = i % 2 === 0 ? [from, to] : [to, from];
+        await client.query('UPDATE followups SET status = $2 WHERE id = $1 AND status = $3', [id, y, x]);
+      }
+    };
+    await Promise.all([flip(pair[0], a, 'no_answer', 'failed')(), flip(pair[1], b, 'failed', 'no_answer')()]);
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+  const { rows } = await ctx.pool.query(
+    'SELECT status, sum(n)::int AS n FROM followup_counts WHERE company_id = $1 GROUP BY 1 HAVING sum(n) <> 0 ORDER BY 1',
+    [tenant.companyId],
+  );
+  assert.deepEqual(rows, [{ status: 'failed', n: 1 }, { status: 'no_answer', n: 1 }]);
 });

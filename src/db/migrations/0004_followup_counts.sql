@@ -2,7 +2,8 @@
 -- few index rows instead of a scan of every matching followup (83,000 rows for one status of a
 -- 1,000,000-followup company). Kept by triggers in the same transaction as the change (per
 -- statement for inserts and deletes, so bulk loads stay cheap); each backend writes its own
--- slot, so concurrent writers do not wait on one row.
+-- slot (pid % 16), so concurrent writers seldom wait on one row. Backends that share a slot
+-- lock its rows in one order, (company, status, type), so they wait but never deadlock.
 
 CREATE TABLE followup_counts (
   company_id  bigint NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
@@ -16,7 +17,7 @@ CREATE TABLE followup_counts (
 CREATE FUNCTION followup_counts_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO followup_counts (company_id, status, type, slot, n)
-  SELECT company_id, status, type, pg_backend_pid() % 16, count(*) FROM inserted GROUP BY 1, 2, 3
+  SELECT company_id, status, type, pg_backend_pid() % 16, count(*) FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
   ON CONFLICT (company_id, status, type, slot) DO UPDATE SET n = followup_counts.n + EXCLUDED.n;
   RETURN NULL;
 END $$;
@@ -24,7 +25,7 @@ END $$;
 CREATE FUNCTION followup_counts_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO followup_counts (company_id, status, type, slot, n)
-  SELECT company_id, status, type, pg_backend_pid() % 16, -count(*) FROM deleted GROUP BY 1, 2, 3
+  SELECT company_id, status, type, pg_backend_pid() % 16, -count(*) FROM deleted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
   ON CONFLICT (company_id, status, type, slot) DO UPDATE SET n = followup_counts.n + EXCLUDED.n;
   RETURN NULL;
 END $$;
@@ -34,8 +35,9 @@ END $$;
 CREATE FUNCTION followup_counts_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO followup_counts (company_id, status, type, slot, n)
-  VALUES (OLD.company_id, OLD.status, OLD.type, pg_backend_pid() % 16, -1),
-         (NEW.company_id, NEW.status, NEW.type, pg_backend_pid() % 16, 1)
+  SELECT * FROM (VALUES (OLD.company_id, OLD.status, OLD.type, pg_backend_pid() % 16, -1),
+                        (NEW.company_id, NEW.status, NEW.type, pg_backend_pid() % 16, 1)) AS change
+  ORDER BY 1, 2, 3
   ON CONFLICT (company_id, status, type, slot) DO UPDATE SET n = followup_counts.n + EXCLUDED.n;
   RETURN NULL;
 END $$;
