@@ -14,8 +14,35 @@ export function createPool(url: string, max: number): Pool {
   return pool;
 }
 
-/** Runs `work` in one transaction, rolled back if it throws. */
-export async function transaction<T>(pool: Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/** SQLSTATEs after which the same work, run again, can succeed: deadlock, serialization failure. */
+const TRANSIENT = new Set(['40P01', '40001']);
+const ATTEMPTS = 3;
+
+/**
+ * Runs `work` again (up to 3 times in all) when PostgreSQL aborted it as the victim of a deadlock
+ * or a serialization failure: the other side has gone on, so a new attempt usually succeeds, or
+ * fails for a reason the client can act on. `work` must be a whole transaction (or a single
+ * statement): nothing of a failed attempt remains.
+ */
+export async function retryTransient<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !TRANSIENT.has((error as { code?: string }).code ?? '')) throw error;
+    }
+  }
+}
+
+/**
+ * Runs `work` in one transaction, rolled back if it throws, and run afresh if PostgreSQL aborted
+ * it as a deadlock or serialization victim (so `work` must only act on the database).
+ */
+export function transaction<T>(pool: Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return retryTransient(() => attempt(pool, work));
+}
+
+async function attempt<T>(pool: Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -116,11 +116,13 @@ export async function findDebt(companyId: number, id: number, db: Queryable): Pr
 /**
  * The debt, locked until the end of the transaction, so that an update checks its rules (phone
  * or email present, decimals of the currency) against the values it will write over. Another
- * company's row is never locked.
+ * company's row is never locked. An update takes the weaker lock that lets followups be created
+ * on the debt meanwhile; a deletion makes them wait, then fail on the foreign key.
  */
-export async function lockDebt(companyId: number, id: number, tx: Queryable): Promise<Lookup<StoredDebt>> {
+export async function lockDebt(companyId: number, id: number, purpose: 'update' | 'delete', tx: Queryable): Promise<Lookup<StoredDebt>> {
+  const lock = purpose === 'update' ? 'FOR NO KEY UPDATE' : 'FOR UPDATE';
   const { rows } = await tx.query<StoredDebt>(
-    `SELECT ${COLUMNS} FROM debts d WHERE d.company_id = $1 AND d.id = $2 FOR UPDATE`,
+    `SELECT ${COLUMNS} FROM debts d WHERE d.company_id = $1 AND d.id = $2 ${lock}`,
     [companyId, id],
   );
   if (rows[0]) return { found: rows[0] };

@@ -18,7 +18,7 @@ export async function createDebt(companyId: number, input: unknown, db: Queryabl
  */
 export async function updateDebt(companyId: number, id: number, input: unknown, pool: Pool): Promise<Lookup<DebtRow>> {
   return transaction(pool, async (tx) => {
-    const current = await lockDebt(companyId, id, tx);
+    const current = await lockDebt(companyId, id, 'update', tx);
     if (!current || 'forbidden' in current) return current;
     const changes = parseDebtChanges(input, current.found);
     if (Object.keys(changes).length === 0) return findDebt(companyId, id, tx);
@@ -30,7 +30,7 @@ export async function updateDebt(companyId: number, id: number, input: unknown, 
 /** Deletes the debt and its followups in one transaction. */
 export async function deleteDebt(companyId: number, id: number, pool: Pool): Promise<Lookup<{ deletedFollowups: number }>> {
   return transaction(pool, async (tx) => {
-    const current = await lockDebt(companyId, id, tx);
+    const current = await lockDebt(companyId, id, 'delete', tx);
     if (!current || 'forbidden' in current) return current;
     return { found: { deletedFollowups: await deleteDebtRows(companyId, id, tx) } };
   });

@@ -74,12 +74,15 @@ const INSERT_SQL = `
   )
   SELECT * FROM ins`;
 
-export type InsertResult = { created: FollowupRow } | { existing: FollowupRow } | undefined;
+const INSERT_ATTEMPTS = 3;
+
+export type InsertResult = { created: FollowupRow } | { existing: FollowupRow } | { contended: true } | undefined;
 
 /**
  * Inserts a followup on a debt of the company, with its creation history. A followup of the same
  * debt with the same call_id is returned as `existing` instead of duplicated; undefined means
- * the company has no such debt. Ownership check and insert are one statement: they cannot race.
+ * the company has no such debt; `contended` that the call_id kept changing hands under it.
+ * Ownership check and insert are one statement: they cannot race.
  */
 export async function insertFollowup(
   companyId: number,
@@ -89,14 +92,22 @@ export async function insertFollowup(
   db: Queryable,
 ): Promise<InsertResult> {
   const params = [companyId, debtId, source, ...WRITABLE_COLUMNS.map((c) => values[c]), WRITABLE_COLUMNS];
-  const { rows } = await db.query<FollowupRow>(INSERT_SQL, params);
-  if (rows[0]) return { created: rows[0] };
-  if (values.call_id === null) return undefined;
-  const existing = await db.query<FollowupRow>(
-    'SELECT * FROM followups WHERE company_id = $1 AND debt_id = $2 AND call_id = $3',
-    [companyId, debtId, values.call_id],
-  );
-  return existing.rows[0] ? { existing: existing.rows[0] } : undefined;
+  // The followup holding the call_id can lose it (an update) between the insert that met it and
+  // the read of it: then the call_id is free again and the insert is tried anew.
+  for (let attempt = 1; attempt <= INSERT_ATTEMPTS; attempt++) {
+    const { rows } = await db.query<FollowupRow>(INSERT_SQL, params);
+    if (rows[0]) return { created: rows[0] };
+    if (values.call_id === null) return undefined;
+    const existing = await db.query<FollowupRow | { id: null }>(
+      `SELECT f.* FROM debts d LEFT JOIN followups f ON f.debt_id = d.id AND f.call_id = $3
+       WHERE d.company_id = $1 AND d.id = $2`,
+      [companyId, debtId, values.call_id],
+    );
+    const row = existing.rows[0];
+    if (!row) return undefined;
+    if (row.id !== null) return { existing: row as FollowupRow };
+  }
+  return { contended: true };
 }
 
 /** A followup of the company; `forbidden` when it exists but belongs to another company. */

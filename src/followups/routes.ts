@@ -50,7 +50,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = 
         properties: { 'idempotency-key': { type: 'string', description: 'At most 255 printable ASCII characters; checked by the handler' } },
       },
       body: CreateFollowupBody,
-      response: { 200: CreatedFollowupResponse, 201: CreatedFollowupResponse, ...errorResponses, 422: ErrorResponseSchema },
+      response: { 200: CreatedFollowupResponse, 201: CreatedFollowupResponse, ...errorResponses, 409: ErrorResponseSchema, 422: ErrorResponseSchema },
     },
   }, async (request, reply) => {
     const key = readIdempotencyKey(request.headers['idempotency-key']);

@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.js';
+import { retryTransient, type Pool } from '../db/pool.js';
 import { errors, owned } from '../http/errors.js';
 import { ok } from '../http/envelope.js';
 import { idempotent, type WriteResult } from '../idempotency/service.js';
@@ -38,6 +38,7 @@ export async function createFollowup(
       throw error;
     }
     if (!result) throw debtNotFound();
+    if ('contended' in result) throw errors.conflict('call_id was being changed by other requests on this debt: retry');
     const row = 'created' in result ? result.created : result.existing;
     const envelope = ok('Followup created successfully', toCreatedFollowup(row, ids));
     return { status: 'created' in result ? 201 : 200, body: JSON.stringify(envelope) };
@@ -53,7 +54,9 @@ export async function changeFollowup(pool: Pool, caller: Caller, id: number, bod
     (changes as Record<string, unknown>)[column] = column === 'call_date' || column === 'scheduled_at' ? toDate(value as string | null) : value;
   }
   try {
-    return owned(await updateFollowup(caller.companyId, id, changes, caller.source, pool), 'followup');
+    // One statement: two updates swapping call_ids on a debt can deadlock on its unique index,
+    // and the victim is simply run again.
+    return owned(await retryTransient(() => updateFollowup(caller.companyId, id, changes, caller.source, pool)), 'followup');
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'followups_debt_call_id_key') {
       throw errors.conflict('call_id is already used by another followup of this debt');
