@@ -73,8 +73,13 @@ function oneOf(raw: string | undefined, name: string, valid: readonly string[], 
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
 
-/** Inclusive bounds; a date-only upper bound covers its whole day. */
+/**
+ * Inclusive bounds, as clients see timestamps: a date-only upper bound covers its whole day, a
+ * date-time one its whole second (timestamps are shown to the second, so a followup's own
+ * `call_date` as `date_to` finds it, whatever fraction of a second it was stored with).
+ */
 function range(from: string | undefined, to: string | undefined, fromName: string, toName: string, details: ErrorDetails) {
   const bounds: TimeRange = {};
   if (from !== undefined) {
@@ -84,13 +89,10 @@ function range(from: string | undefined, to: string | undefined, fromName: strin
   if (to !== undefined) {
     const end = parseTimestamp(to);
     if (!end) details[toName] = `Invalid ${toName} format. Use ISO 8601`;
-    else if (DATE_ONLY.test(to)) {
-      bounds.to = new Date(end.getTime() + 86_400_000);
-      bounds.toExclusive = true;
-    } else bounds.to = end;
+    else bounds.before = DATE_ONLY.test(to) ? new Date(end.getTime() + DAY_MS) : new Date(Math.floor(end.getTime() / 1000) * 1000 + 1000);
   }
-  if (bounds.from && bounds.to && bounds.from > bounds.to) details[fromName] = `${fromName} must not be after ${toName}`;
-  return bounds.from || bounds.to ? bounds : undefined;
+  if (bounds.from && bounds.before && bounds.from >= bounds.before) details[fromName] = `${fromName} must not be after ${toName}`;
+  return bounds.from || bounds.before ? bounds : undefined;
 }
 
 const SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;

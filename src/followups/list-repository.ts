@@ -1,11 +1,10 @@
 import type { Queryable } from '../db/pool.js';
 import type { FollowupRow } from './repository.js';
 
+/** `from` is inclusive, `before` exclusive. */
 export interface TimeRange {
   from?: Date;
-  to?: Date;
-  /** `to` excludes its instant: a date-only bound covers its whole day. */
-  toExclusive?: boolean;
+  before?: Date;
 }
 
 export interface FollowupFilters {
@@ -49,7 +48,7 @@ function where(companyId: number, filters: FollowupFilters, params: unknown[]): 
   };
   const range = (column: string, bounds: TimeRange | undefined) => {
     if (bounds?.from) add((p) => `f.${column} >= ${p}`, bounds.from);
-    if (bounds?.to) add((p) => `f.${column} ${bounds.toExclusive ? '<' : '<='} ${p}`, bounds.to);
+    if (bounds?.before) add((p) => `f.${column} < ${p}`, bounds.before);
   };
   oneOf('status', filters.statuses);
   oneOf('type', filters.types);

@@ -67,6 +67,23 @@ describe('list followups', () => {
     assert.deepEqual(ids(await api.list(tenant.auth, 'scheduled_from=2024-03-02&scheduled_to=2024-03-03')), byIndex(3, 1));
   });
 
+  test('a date-time upper bound covers its whole second, as timestamps are shown to the second', async () => {
+    const own = await ctx.tenant();
+    const debtId = await own.debt();
+    const at = '2030-05-05T10:00:00.999Z';
+    const followup = await api.created(own.auth, { debt_id: debtId, call_date: at, scheduled_at: at });
+    assert.equal(followup.call_date, '2030-05-05T10:00:00+00:00');
+    const total = async (query: string) => body(await api.list(own.auth, query)).pagination.total;
+    assert.equal(await total(`date_to=${followup.call_date.replace('+', '%2B')}`), 1);
+    assert.equal(await total('scheduled_to=2030-05-05T10:00:00Z&scheduled_from=2030-05-05T10:00:00Z'), 1);
+    assert.equal(await total('date_to=2030-05-05T09:59:59Z'), 0);
+    assert.equal(await total('date_from=2030-05-05T10:00:01Z'), 0);
+    // An upper bound before the lower one is refused, dates alone included.
+    const reversed = await api.list(own.auth, 'date_from=2024-03-04&date_to=2024-03-03');
+    assert.equal(reversed.statusCode, 400);
+    assert.equal(body(reversed).details.date_from, 'date_from must not be after date_to');
+  });
+
   test('updated_since and sort by updated_at', async () => {
     await ctx.pool.query("UPDATE followups SET updated_at = now() - interval '1 day' WHERE company_id = $1", [tenant.companyId]);
     await api.update(tenant.auth, made[1].id, { notes: 'touched' });
