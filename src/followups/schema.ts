@@ -40,7 +40,7 @@ const writableFields = {
   scheduled_at: timestamp('scheduled_at', 'When to execute the followup (ISO 8601)'),
   summary: text('summary', TEXT_LIMIT, 'Brief summary of the followup'),
   notes: text('notes', TEXT_LIMIT, 'Detailed notes about the followup'),
-  call_id: text('call_id', 255, 'External call ID from the provider'),
+  call_id: text('call_id', 255, 'External call ID from the provider. A followup of the same debt with the same call_id is not created twice; an empty string means no call ID and is stored as null.'),
   audio_url: Nullable(
     Type.String({
       maxLength: 2048,

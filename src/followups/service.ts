@@ -51,7 +51,8 @@ export async function changeFollowup(pool: Pool, caller: Caller, id: number, bod
   for (const column of WRITABLE_COLUMNS) {
     if (!(column in body)) continue;
     const value = body[column];
-    (changes as Record<string, unknown>)[column] = column === 'call_date' || column === 'scheduled_at' ? toDate(value as string | null) : value;
+    (changes as Record<string, unknown>)[column] =
+      column === 'call_date' || column === 'scheduled_at' ? toDate(value as string | null) : column === 'call_id' ? callId(value as string | null) : value;
   }
   try {
     // One statement: two updates swapping call_ids on a debt can deadlock on its unique index,
@@ -74,7 +75,7 @@ function createValues(body: CreateFollowupBody): FollowupValues {
     scheduled_at: toDate(body.scheduled_at),
     summary: body.summary ?? null,
     notes: body.notes ?? null,
-    call_id: body.call_id ?? null,
+    call_id: callId(body.call_id),
     audio_url: body.audio_url ?? null,
     duration_ms: body.duration_ms ?? null,
     phone_number_used: body.phone_number_used ?? null,
@@ -82,6 +83,11 @@ function createValues(body: CreateFollowupBody): FollowupValues {
     disconnection_reason: body.disconnection_reason ?? null,
     is_retry: body.is_retry ?? false,
   };
+}
+
+/** An empty call_id names no call: it must not de-duplicate unrelated followups. */
+function callId(value: string | null | undefined): string | null {
+  return value ? value : null;
 }
 
 function toDate(value: string | null | undefined): Date | null {

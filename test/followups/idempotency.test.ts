@@ -116,6 +116,20 @@ describe('call_id de-duplication', () => {
     assert.equal(b.statusCode, 201);
   });
 
+  test('an empty call_id names no call: stored as null, never de-duplicated', async () => {
+    const tenant = await ctx.tenant();
+    const debtId = await tenant.debt();
+    const a = await api.create(tenant.auth, { debt_id: debtId, call_id: '' });
+    const b = await api.create(tenant.auth, { debt_id: debtId, call_id: '' });
+    assert.deepEqual([a.statusCode, b.statusCode], [201, 201]);
+    assert.notEqual(body(a).data.id, body(b).data.id);
+    assert.equal(body(a).data.call_id, null);
+    const updated = await api.update(tenant.auth, body(a).data.id, { call_id: '' });
+    assert.equal(body(updated).data.call_id, null);
+    assert.equal((await api.create(tenant.auth, { debt_id: debtId, call_id: '' })).statusCode, 201);
+    assert.equal(await countOnDebt(debtId), 3);
+  });
+
   test('racing callbacks with one call_id create one followup', async () => {
     const tenant = await ctx.tenant();
     const debtId = await tenant.debt();
