@@ -13,6 +13,7 @@ import { followupRoutes } from './followups/routes.js';
 import { onClientError } from './http/client-error.js';
 import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { ErrorResponseSchema } from './http/errors.js';
+import { registerJsonParser } from './http/json-body.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
 import { opsRoutes } from './ops/routes.js';
@@ -44,6 +45,7 @@ export async function buildApp({ pool, keys, logger }: AppDependencies): Promise
 
   // Fastify parses text/plain by default; the API speaks JSON, so any other body is a 415.
   app.removeContentTypeParser('text/plain');
+  registerJsonParser(app);
 
   app.decorateRequest('auth', null as unknown as TokenClaims);
   app.setValidatorCompiler(validatorCompiler);

@@ -19,6 +19,8 @@ export class ApiError extends Error {
 export const errors = {
   validation: (details: ErrorDetails) => new ApiError(400, 'Validation failed', details),
   invalidJson: () => new ApiError(400, 'Invalid JSON body'),
+  forbiddenJsonKey: () =>
+    new ApiError(400, 'JSON body must not contain a "__proto__" key, nor a "constructor" object with a "prototype" key'),
   unauthenticated: () => new ApiError(401, 'Authentication credentials are missing or invalid'),
   missingScope: (scope: string) => new ApiError(403, `Required scope "${scope}" not found in token`),
   accessDenied: (what: 'followup' | 'debt') => new ApiError(403, `Access denied to this ${what}`),

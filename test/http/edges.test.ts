@@ -101,11 +101,28 @@ describe('the error envelope', () => {
 
   test('malformed JSON is 400 Invalid JSON body', async () => {
     const tenant = await ctx.tenant();
-    for (const payload of ['{bad', '{"debt_id": "x",}', "{'debt_id': 'x'}", '{"a":1}}', '', ' ', 'nul', '{"a":"\u0001"}', '\u00ff{}',
-      '{"__proto__": {"admin": true}}', '{"constructor": {"prototype": {"admin": true}}}']) {
+    for (const payload of ['{bad', '{"debt_id": "x",}', "{'debt_id': 'x'}", '{"a":1}}', '', ' ', 'nul', '{"a":"\u0001"}', '\u00ff{}']) {
       const response = await postFollowup({ ...tenant.auth, 'content-type': 'application/json' }, payload);
       assertEnvelope(response, 400, 'Invalid JSON body');
     }
+  });
+
+  test('valid JSON with a prototype-poisoning key is refused, saying which keys', async () => {
+    const tenant = await ctx.tenant();
+    for (const payload of ['{"__proto__": {"admin": true}}', '{"constructor": {"prototype": {"admin": true}}}', '{"summary": "x", "a": [{"__proto__": 1}]}']) {
+      const response = await postFollowup({ ...tenant.auth, 'content-type': 'application/json' }, payload);
+      assertEnvelope(response, 400, 'JSON body must not contain a "__proto__" key, nor a "constructor" object with a "prototype" key');
+    }
+  });
+
+  test('a JSON Content-Type with no body is no body on DELETE and GET, and still an error on POST', async () => {
+    const tenant = await ctx.tenant();
+    const json = { ...tenant.auth, 'content-type': 'application/json' };
+    const deleted = await ctx.app.inject({ method: 'DELETE', url: `${API}/debts/${await tenant.debt()}`, headers: json });
+    assert.equal(deleted.statusCode, 200, deleted.body);
+    const listed = await ctx.app.inject({ method: 'GET', url: `${API}/followups`, headers: json, payload: '' });
+    assert.equal(listed.statusCode, 200, listed.body);
+    assertEnvelope(await postFollowup(json, ''), 400, 'Invalid JSON body');
   });
 
   test('a malformed percent-encoding in the path is 400 in the envelope, with a request id', async () => {
