@@ -195,7 +195,7 @@ export const Debt = Type.Object(
     amount: Type.Number(),
     amount_text: Type.String({
       description: 'The amount formatted for display in French (fr-FR), with the currency\'s decimals and symbol',
-      examples: ['1 250,00 €'],
+      examples: ['1 250,00 €'],
     }),
     currency: Type.String(),
     birthdate: Nullable(Type.String()),

@@ -47,7 +47,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = 
       security: [{ bearer: [] }],
       headers: {
         type: 'object',
-        properties: { 'idempotency-key': { type: 'string', description: 'At most 255 printable ASCII characters; checked by the handler' } },
+        properties: { 'idempotency-key': { type: 'string', description: '1 to 255 visible ASCII characters (no spaces); checked by the handler' } },
       },
       body: CreateFollowupBody,
       response: { 200: CreatedFollowupResponse, 201: CreatedFollowupResponse, ...errorResponses, 409: ErrorResponseSchema, 422: ErrorResponseSchema },

@@ -12,11 +12,11 @@ export interface WriteResult {
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** The Idempotency-Key header, checked: at most 255 printable ASCII characters. */
+/** The Idempotency-Key header, checked: at most 255 visible ASCII characters (no spaces). */
 export function readIdempotencyKey(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
   if (typeof header !== 'string' || !KEY.test(header)) {
-    throw errors.validation({ 'Idempotency-Key': 'Idempotency-Key must be 1 to 255 printable ASCII characters, sent once' });
+    throw errors.validation({ 'Idempotency-Key': 'Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces), sent once' });
   }
   return header;
 }
