@@ -52,7 +52,7 @@ export function parseListQuery(query: ListFollowupsQuery, ids: IdCodec): ListReq
     if (query.page !== undefined) details.cursor = 'Send either cursor or page, not both';
     else if (query.cursor === '') cursor = {};
     else {
-      const after = decodeCursor(query.cursor, sort);
+      const after = decodeCursor(query.cursor, sort, ids);
       if (after) cursor = { after };
       else details.cursor = 'Invalid cursor: use a next_cursor returned with the same sort, or an empty cursor to start';
     }
@@ -98,21 +98,23 @@ function range(from: string | undefined, to: string | undefined, fromName: strin
 const SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;
 
 /**
- * Cursors are opaque to clients: base64url of [sort, exact sort value, id]. They only ever
- * continue a scan of the caller's own company, so a forged one can reveal nothing; it is
- * checked for shape and refused when malformed.
+ * Cursors are opaque to clients: base64url of [sort, exact sort value, the row's public id].
+ * The id is the encrypted one the client already sees, so a cursor reveals no internal number.
+ * A cursor only ever continues a scan of the caller's own company, so a forged one can reveal
+ * nothing either; it is checked for shape and refused when malformed.
  */
-export function encodeCursor(sort: string, position: Keyset): string {
-  return Buffer.from(JSON.stringify([sort, position.key, position.id])).toString('base64url');
+export function encodeCursor(sort: string, position: Keyset, ids: IdCodec): string {
+  return Buffer.from(JSON.stringify([sort, position.key, ids.encode('followup', position.id)])).toString('base64url');
 }
 
-function decodeCursor(text: string, sort: string): Keyset | undefined {
+function decodeCursor(text: string, sort: string, ids: IdCodec): Keyset | undefined {
   if (text.length > 200 || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (!Array.isArray(value) || value.length !== 3) return undefined;
-    const [cursorSort, key, id] = value;
-    if (cursorSort !== sort || !Number.isSafeInteger(id) || id < 1) return undefined;
+    const [cursorSort, key, publicId] = value;
+    const id = typeof publicId === 'string' ? ids.decode('followup', publicId) : undefined;
+    if (cursorSort !== sort || id === undefined) return undefined;
     // A well-formed but impossible instant (30 February) would fail in SQL: refuse it here.
     if (typeof key !== 'string' || !SORT_KEY.test(key) || !parseTimestamp(`${key}Z`)) return undefined;
     return { key, id };

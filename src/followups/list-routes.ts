@@ -81,7 +81,7 @@ async function list(pool: Pool, ids: IdCodec, companyId: number, request: ListRe
     const rows = await listFollowups(companyId, filters, order, { limit, after: request.cursor.after }, pool);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > limit && last ? encodeCursor(request.sort, { key: last.sort_key, id: last.id }) : null;
+    const nextCursor = rows.length > limit && last ? encodeCursor(request.sort, { key: last.sort_key, id: last.id }, ids) : null;
     return { error: false as const, data: page.map((row) => toFollowup(row, ids)), pagination: { limit, next_cursor: nextCursor } };
   }
   const page = request.page!;

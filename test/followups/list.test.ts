@@ -156,12 +156,21 @@ describe('list followups', () => {
 
   test('forged cursors never fail the server', async () => {
     const forged = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    for (const value of [['-activity_date', '2024-02-30T00:00:00.000000', 1], ['-activity_date', '99999-01-01', 1], ['-activity_date', '2024-01-01T00:00:00.000000', -1], ['-activity_date', 5, 5], {}]) {
+    const id = made[0].id;
+    for (const value of [['-activity_date', '2024-02-30T00:00:00.000000', id], ['-activity_date', '99999-01-01', id], ['-activity_date', '2024-01-01T00:00:00.000000', 1],
+      ['-activity_date', '2024-01-01T00:00:00.000000', debtA], ['-activity_date', '2024-01-01T00:00:00.000000', 'A'.repeat(22)], ['-activity_date', 5, 5], {}]) {
       const response = await api.list(tenant.auth, `cursor=${forged(value)}`);
       assert.equal(response.statusCode, 400, JSON.stringify(value));
     }
-    const valid = await api.list(tenant.auth, `cursor=${forged(['-activity_date', '9999-12-31T23:59:59.999999', 9007199254740991])}`);
+    const valid = await api.list(tenant.auth, `cursor=${forged(['-activity_date', '9999-12-31T23:59:59.999999', id])}`);
     assert.equal(valid.statusCode, 200);
+  });
+
+  test('a cursor holds the public id of the row it continues after, never an internal number', async () => {
+    const page = body(await api.list(tenant.auth, 'limit=2&cursor='));
+    const [sort, , after] = JSON.parse(Buffer.from(page.pagination.next_cursor, 'base64url').toString('utf8'));
+    assert.equal(sort, '-activity_date');
+    assert.equal(after, page.data[1].id);
   });
 });
 
