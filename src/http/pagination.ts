@@ -43,9 +43,7 @@ export function integerParam(
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!/^\d{1,16}$/.test(raw) || value < min || value > max) {
-    details[name] = max === Number.MAX_SAFE_INTEGER
-      ? `${name} must be an integer of at least ${min}`
-      : `${name} must be an integer from ${min} to ${max}`;
+    details[name] = `${name} must be an integer from ${min} to ${max}`;
     return fallback;
   }
   return value;

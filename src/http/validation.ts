@@ -87,6 +87,9 @@ export function validationDetails(validation: ErrorObject[], part: string | unde
       add(part === 'body' ? 'body' : (part ?? 'request'), part === 'body' ? 'Request body must be a JSON object' : `Invalid ${part}`);
     } else if (error.keyword === 'errorMessage') {
       add(field, error.message!);
+    } else if (part === 'querystring' && error.keyword === 'type') {
+      // A query parameter is text; only a repeated one (?status=a&status=b) arrives as a list.
+      add(field, `${field} must be given once`);
     } else {
       add(field, `${field} ${error.message}`);
     }

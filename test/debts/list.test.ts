@@ -62,16 +62,16 @@ describe('list debts: pagination', () => {
   });
 
   const bounds: [string, Record<string, string>][] = [
-    ['?page=0', { page: 'page must be an integer of at least 1' }],
-    ['?page=-1', { page: 'page must be an integer of at least 1' }],
-    ['?page=1.5', { page: 'page must be an integer of at least 1' }],
-    ['?page=abc', { page: 'page must be an integer of at least 1' }],
-    ['?page=', { page: 'page must be an integer of at least 1' }],
-    ['?page=99999999999999999999', { page: 'page must be an integer of at least 1' }],
+    ['?page=0', { page: 'page must be an integer from 1 to 9007199254740991' }],
+    ['?page=-1', { page: 'page must be an integer from 1 to 9007199254740991' }],
+    ['?page=1.5', { page: 'page must be an integer from 1 to 9007199254740991' }],
+    ['?page=abc', { page: 'page must be an integer from 1 to 9007199254740991' }],
+    ['?page=', { page: 'page must be an integer from 1 to 9007199254740991' }],
+    ['?page=99999999999999999999', { page: 'page must be an integer from 1 to 9007199254740991' }],
     ['?limit=0', { limit: 'limit must be an integer from 1 to 100' }],
     ['?limit=101', { limit: 'limit must be an integer from 1 to 100' }],
     ['?limit=ten', { limit: 'limit must be an integer from 1 to 100' }],
-    ['?page=0&limit=500', { page: 'page must be an integer of at least 1', limit: 'limit must be an integer from 1 to 100' }],
+    ['?page=0&limit=500', { page: 'page must be an integer from 1 to 9007199254740991', limit: 'limit must be an integer from 1 to 100' }],
   ];
   for (const [query, details] of bounds) {
     test(`${query} is a 400 naming the parameter`, async () => {
@@ -160,7 +160,7 @@ describe('list debts: filters', () => {
     const tenant = await ctx.tenant(['debts:read']);
     const response = await api.list(tenant.auth, '?status=status.default.paid&status=status.default.pending&page=1&page=2');
     assert.equal(response.statusCode, 400);
-    assert.deepEqual(Object.keys(body(response).details).sort(), ['page', 'status']);
+    assert.deepEqual(body(response).details, { status: 'status must be given once', page: 'page must be given once' });
   });
 });
 

@@ -143,6 +143,8 @@ describe('list followups', () => {
     assert.deepEqual(Object.keys(json.details).sort(), [
       'date_from', 'date_to', 'debt_id', 'limit', 'page', 'scheduled_from', 'scheduled_to', 'sort', 'status', 'type', 'updated_since',
     ]);
+    const repeated = await api.list(tenant.auth, 'status=sent&status=failed&cursor=&cursor=');
+    assert.deepEqual(body(repeated).details, { status: 'status must be given once', cursor: 'cursor must be given once' });
     for (const query of ['limit=0', 'limit=abc', 'page=-1', 'page=1.5', 'cursor=%%%', 'cursor=abc', 'cursor=&page=2', 'date_from=2024-03-05&date_to=2024-03-01']) {
       const bad = await api.list(tenant.auth, query);
       assert.equal(bad.statusCode, 400, query);
