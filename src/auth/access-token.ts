@@ -1,8 +1,13 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { isScope, type Scope } from './scopes.js';
 
 export const TOKEN_TTL_SECONDS = 3600;
 const PREFIX = 'rl_at_';
+const ALGORITHM = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** The prefix is bound to the ciphertext, so a token cannot be passed off as another kind. */
+const ASSOCIATED_DATA = Buffer.from(PREFIX);
 
 /** What a verified access token says about its bearer. */
 export interface TokenClaims {
@@ -17,41 +22,33 @@ export interface TokenClaims {
 }
 
 /**
- * Access tokens are self-contained and HMAC-signed: verifying one is a hash over a few hundred
- * bytes, with no database round trip on the request path. Nothing about a token is stored.
- * Format: rl_at_<base64url(JSON claims)>.<base64url(HMAC-SHA256)>.
+ * Access tokens are self-contained and sealed with AES-256-GCM: verifying one is a decryption
+ * of a few hundred bytes, with no database round trip on the request path, and its holder can
+ * neither change nor read its claims (internal ids stay internal). Nothing about a token is
+ * stored. Format: rl_at_<base64url(IV ‖ encrypted JSON claims ‖ GCM tag)>.
  */
 export class TokenSigner {
   constructor(private readonly key: Buffer) {}
 
   issue(claims: Omit<TokenClaims, 'exp'>, now = Date.now()): { token: string; exp: number } {
     const exp = Math.floor(now / 1000) + TOKEN_TTL_SECONDS;
-    const body = {
-      c: claims.clientRowId,
-      i: claims.clientId,
-      o: claims.companyId,
-      s: claims.scopes.join(' '),
-      e: exp,
-      n: randomBytes(9).toString('base64url'),
-    };
-    const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
-    return { token: `${PREFIX}${payload}.${this.sign(payload)}`, exp };
+    const body = { c: claims.clientRowId, i: claims.clientId, o: claims.companyId, s: claims.scopes.join(' '), e: exp };
+    return { token: PREFIX + seal(this.key, Buffer.from(JSON.stringify(body))).toString('base64url'), exp };
   }
 
   /** The claims of a genuine, unexpired token; undefined for anything else. */
   verify(token: string, now = Date.now()): TokenClaims | undefined {
     if (token.length > 2048 || !token.startsWith(PREFIX)) return undefined;
-    const dot = token.indexOf('.', PREFIX.length);
-    if (dot < 0) return undefined;
-    const payload = token.slice(PREFIX.length, dot);
-    // Compared as text: base64url decoding skips stray characters, so comparing decoded bytes
-    // would accept many spellings of one token.
-    const given = Buffer.from(token.slice(dot + 1));
-    const expected = Buffer.from(this.sign(payload));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    const text = token.slice(PREFIX.length);
+    const sealed = Buffer.from(text, 'base64url');
+    // base64url decoding skips stray characters and spare bits: only the one canonical spelling
+    // of the bytes is the token.
+    if (sealed.toString('base64url') !== text) return undefined;
+    const plain = open(this.key, sealed);
+    if (!plain) return undefined;
     let body: { c?: unknown; i?: unknown; o?: unknown; s?: unknown; e?: unknown };
     try {
-      body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      body = JSON.parse(plain.toString('utf8'));
     } catch {
       return undefined;
     }
@@ -63,8 +60,26 @@ export class TokenSigner {
     if (!scopes.every(isScope)) return undefined;
     return { clientRowId: c, clientId: i, companyId: o, scopes, exp: e };
   }
+}
 
-  private sign(payload: string): string {
-    return createHmac('sha256', this.key).update(PREFIX).update(payload).digest('base64url');
+/** IV ‖ ciphertext ‖ tag, under a fresh random IV. */
+export function seal(key: Buffer, plain: Buffer): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(ASSOCIATED_DATA);
+  const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([iv, encrypted, cipher.getAuthTag()]);
+}
+
+/** The plaintext of a sealed token made with `key`; undefined if it was not, or was altered. */
+function open(key: Buffer, sealed: Buffer): Buffer | undefined {
+  if (sealed.length <= IV_BYTES + TAG_BYTES) return undefined;
+  const decipher = createDecipheriv(ALGORITHM, key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAAD(ASSOCIATED_DATA);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    return undefined;
   }
 }

@@ -7,7 +7,7 @@ import { decodeKey } from '../config.js';
 export interface Keys {
   /** AES-128 key for the opaque IDs. */
   ids: Buffer;
-  /** HMAC key that signs access tokens. */
+  /** AES-256-GCM key that seals access tokens. */
   tokens: Buffer;
   /** HMAC pepper for stored client-secret hashes. */
   secrets: Buffer;
