@@ -160,6 +160,8 @@ function metadataProblem(metadata: Record<string, unknown>): string | undefined 
       if (UNSTORABLE.test(value)) return 'metadata must not contain the NUL character or unpaired surrogates';
       continue;
     }
+    // JSON allows 1e400; JavaScript reads it as Infinity, which jsonb would store as null.
+    if (typeof value === 'number' && !Number.isFinite(value)) return 'metadata must not hold numbers beyond the range of a double (such as 1e400)';
     if (value === null || typeof value !== 'object') continue;
     if (depth > METADATA_MAX_DEPTH) return `metadata must not be nested more than ${METADATA_MAX_DEPTH} levels deep`;
     for (const [key, item] of Object.entries(value)) {

@@ -19,6 +19,8 @@ export class ApiError extends Error {
 export const errors = {
   validation: (details: ErrorDetails) => new ApiError(400, 'Validation failed', details),
   invalidJson: () => new ApiError(400, 'Invalid JSON body'),
+  invalidUtf8: () => new ApiError(400, 'Request body must be valid UTF-8'),
+  unsupportedCharset: () => new ApiError(415, 'Unsupported charset: send JSON in UTF-8'),
   forbiddenJsonKey: () =>
     new ApiError(400, 'JSON body must not contain a "__proto__" key, nor a "constructor" object with a "prototype" key'),
   unauthenticated: () => new ApiError(401, 'Authentication credentials are missing or invalid'),

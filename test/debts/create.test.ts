@@ -325,6 +325,18 @@ describe('create debt: validation', () => {
     assert.equal(response.statusCode, 400);
   });
 
+  test('metadata numbers beyond a double (1e400) are refused, not stored as null', async () => {
+    const tenant = await ctx.tenant();
+    for (const metadata of ['{"a":1e400}', '{"a":[1,{"b":-1e999}]}']) {
+      const payload = `{"firstname":"J","lastname":"D","email":"j@example.com","amount":1,"currency":"EUR","metadata":${metadata}}`;
+      const response = await ctx.app.inject({
+        method: 'POST', url: '/external-api/v1/debts', headers: { ...tenant.auth, 'content-type': 'application/json' }, payload,
+      });
+      assert.equal(response.statusCode, 400, metadata);
+      assert.deepEqual(body(response).details, { metadata: 'metadata must not hold numbers beyond the range of a double (such as 1e400)' });
+    }
+  });
+
   test('a NUL character in a text field is a validation error', async () => {
     const details = await refused({ ...VALID_DEBT, city: 'Pa\u0000ris' });
     assert.deepEqual(Object.keys(details), ['city']);

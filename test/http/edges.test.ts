@@ -107,6 +107,23 @@ describe('the error envelope', () => {
     }
   });
 
+  test('a body is strict UTF-8: invalid bytes are a 400, another declared charset a 415, never silently replaced', async () => {
+    const tenant = await ctx.tenant();
+    const debtId = await tenant.debt();
+    const json = { ...tenant.auth, 'content-type': 'application/json' };
+    for (const bytes of [[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
+      const payload = Buffer.concat([Buffer.from(`{"debt_id":"${debtId}","summary":"`), Buffer.from(bytes), Buffer.from('"}')]);
+      assertEnvelope(await postFollowup(json, payload), 400, 'Request body must be valid UTF-8');
+    }
+    const body = JSON.stringify({ debt_id: debtId, summary: 'déjà' });
+    for (const type of ['application/json; charset=utf-16', 'application/json; charset=ISO-8859-1', 'application/json; charset="latin1"']) {
+      assertEnvelope(await postFollowup({ ...tenant.auth, 'content-type': type }, body), 415, 'Unsupported charset: send JSON in UTF-8');
+    }
+    const created = await postFollowup({ ...tenant.auth, 'content-type': 'application/json; charset="UTF-8"' }, body);
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.json().data.summary, 'déjà');
+  });
+
   test('valid JSON with a prototype-poisoning key is refused, saying which keys', async () => {
     const tenant = await ctx.tenant();
     for (const payload of ['{"__proto__": {"admin": true}}', '{"constructor": {"prototype": {"admin": true}}}', '{"summary": "x", "a": [{"__proto__": 1}]}']) {
