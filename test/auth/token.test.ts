@@ -207,7 +207,9 @@ describe('POST /token: request errors', () => {
   test('a body that is neither a form nor a JSON object is invalid_request', async () => {
     const tenant = await ctx.tenant();
     const text = form(credentials(tenant));
-    for (const [type, payload] of [['text/plain', text], ['application/xml', '<grant/>'], ['application/json', '[1]'], ['application/json', '"x"'], ['application/json', '{bad']]) {
+    const json = JSON.stringify(credentials(tenant));
+    for (const [type, payload] of [['text/plain', text], ['application/xml', '<grant/>'], ['application/json', '[1]'], ['application/json', '"x"'], ['application/json', '{bad'],
+      ['application/json', Buffer.from([0x7b, 0xff, 0x7d])], ['application/json; charset=utf-16', json], ['application/json', '{"__proto__": {}}']] as const) {
       const response = await ctx.app.inject({ method: 'POST', url: '/token', headers: { 'content-type': type! }, payload });
       assertOAuthError(response, 400, 'invalid_request');
     }
