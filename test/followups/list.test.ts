@@ -78,6 +78,8 @@ describe('list followups', () => {
     assert.equal(await total('scheduled_to=2030-05-05T10:00:00Z&scheduled_from=2030-05-05T10:00:00Z'), 1);
     assert.equal(await total('date_to=2030-05-05T09:59:59Z'), 0);
     assert.equal(await total('date_from=2030-05-05T10:00:01Z'), 0);
+    // The last second a timestamp can name still works as a bound.
+    assert.equal(await total('date_to=9999-12-31T23:59:59Z&scheduled_to=9999-12-31'), 1);
     // An upper bound before the lower one is refused, dates alone included.
     const reversed = await api.list(own.auth, 'date_from=2024-03-04&date_to=2024-03-03');
     assert.equal(reversed.statusCode, 400);
