@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import { parse as parseContentType } from 'content-type';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors } from './errors.js';
 
 /** Methods whose routes take no body: a JSON Content-Type sent with nothing is not an error. */
 const BODILESS = new Set(['GET', 'HEAD', 'DELETE']);
-const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /**
  * Fastify's JSON parser (which refuses prototype-poisoning keys), with the answers made precise:
@@ -17,7 +17,7 @@ export function registerJsonParser(app: FastifyInstance): void {
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const charset = CHARSET.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    const charset = charsetOf(request);
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return done(errors.unsupportedCharset(), undefined);
     let text: string;
     try {
@@ -31,6 +31,18 @@ export function registerJsonParser(app: FastifyInstance): void {
       done(error, value);
     });
   });
+}
+
+/**
+ * The declared charset, lower-cased, or undefined. Fastify already matched the media type; a
+ * header whose parameters do not parse (`application/json;`) declares no charset.
+ */
+function charsetOf(request: FastifyRequest): string | undefined {
+  try {
+    return parseContentType(request.headers['content-type'] ?? '').parameters.charset?.toLowerCase();
+  } catch {
+    return undefined;
+  }
 }
 
 function isJson(text: string): boolean {

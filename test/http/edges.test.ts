@@ -119,9 +119,11 @@ describe('the error envelope', () => {
     for (const type of ['application/json; charset=utf-16', 'application/json; charset=ISO-8859-1', 'application/json; charset="latin1"']) {
       assertEnvelope(await postFollowup({ ...tenant.auth, 'content-type': type }, body), 415, 'Unsupported charset: send JSON in UTF-8');
     }
-    const created = await postFollowup({ ...tenant.auth, 'content-type': 'application/json; charset="UTF-8"' }, body);
-    assert.equal(created.statusCode, 201, created.body);
-    assert.equal(created.json().data.summary, 'déjà');
+    for (const type of ['application/json; charset="UTF-8"', 'application/json; foo="x;charset=latin1"', 'application/json; charset=utf-8; v=1', 'application/json;']) {
+      const created = await postFollowup({ ...tenant.auth, 'content-type': type }, body);
+      assert.equal(created.statusCode, 201, `${type}: ${created.body}`);
+      assert.equal(created.json().data.summary, 'déjà');
+    }
   });
 
   test('valid JSON with a prototype-poisoning key is refused, saying which keys', async () => {
