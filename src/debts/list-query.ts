@@ -1,12 +1,10 @@
 import { errors, type ErrorDetails } from '../http/errors.js';
 import { parsePage, type PageRequest } from '../http/pagination.js';
-import { parseTimestamp } from '../time/timestamp.js';
+import { parseTimestamp, parseUpperBound } from '../time/timestamp.js';
 import { isCurrencyCode } from './currencies.js';
 import type { DebtFilters } from './repository.js';
 import { DEBT_STATUSES, type ListDebtsQuery } from './schema.js';
 
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DAY_MS = 86_400_000;
 
 /** Parses and checks every parameter of `GET /debts`, reporting all the bad ones in one 400. */
 export function parseDebtListQuery(query: ListDebtsQuery): { filters: DebtFilters; page: PageRequest } {
@@ -28,11 +26,8 @@ export function parseDebtListQuery(query: ListDebtsQuery): { filters: DebtFilter
     if (!filters.createdFrom) details.created_from = 'Invalid created_from format. Use ISO 8601';
   }
   if (query.created_to !== undefined) {
-    const end = parseTimestamp(query.created_to);
-    if (!end) details.created_to = 'Invalid created_to format. Use ISO 8601';
-    // Inclusive: a date covers its whole day, a date-time its whole second (import_date shows
-    // seconds, so a debt's own import_date as created_to finds it).
-    else filters.createdBefore = new Date(DATE_ONLY.test(query.created_to) ? end.getTime() + DAY_MS : Math.floor(end.getTime() / 1000) * 1000 + 1000);
+    filters.createdBefore = parseUpperBound(query.created_to);
+    if (!filters.createdBefore) details.created_to = 'Invalid created_to format. Use ISO 8601';
   }
   if (filters.createdFrom && filters.createdBefore && filters.createdFrom >= filters.createdBefore) {
     details.created_from = 'created_from must not be after created_to';

@@ -1,7 +1,7 @@
 import { errors, type ErrorDetails } from '../http/errors.js';
 import { parsePage, type PageRequest } from '../http/pagination.js';
 import type { IdCodec } from '../security/encrypted-id.js';
-import { parseTimestamp } from '../time/timestamp.js';
+import { parseTimestamp, parseUpperBound } from '../time/timestamp.js';
 import type { FollowupFilters, Keyset, ListOrder, TimeRange } from './list-repository.js';
 import { FOLLOWUP_STATUSES, FOLLOWUP_TYPES, type ListFollowupsQuery } from './schema.js';
 
@@ -72,14 +72,7 @@ function oneOf(raw: string | undefined, name: string, valid: readonly string[], 
   return values;
 }
 
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DAY_MS = 86_400_000;
-
-/**
- * Inclusive bounds, as clients see timestamps: a date-only upper bound covers its whole day, a
- * date-time one its whole second (timestamps are shown to the second, so a followup's own
- * `call_date` as `date_to` finds it, whatever fraction of a second it was stored with).
- */
+/** Inclusive bounds; the upper one as parseUpperBound reads it (a whole day or second). */
 function range(from: string | undefined, to: string | undefined, fromName: string, toName: string, details: ErrorDetails) {
   const bounds: TimeRange = {};
   if (from !== undefined) {
@@ -87,9 +80,8 @@ function range(from: string | undefined, to: string | undefined, fromName: strin
     if (!bounds.from) details[fromName] = `Invalid ${fromName} format. Use ISO 8601`;
   }
   if (to !== undefined) {
-    const end = parseTimestamp(to);
-    if (!end) details[toName] = `Invalid ${toName} format. Use ISO 8601`;
-    else bounds.before = DATE_ONLY.test(to) ? new Date(end.getTime() + DAY_MS) : new Date(Math.floor(end.getTime() / 1000) * 1000 + 1000);
+    bounds.before = parseUpperBound(to);
+    if (!bounds.before) details[toName] = `Invalid ${toName} format. Use ISO 8601`;
   }
   if (bounds.from && bounds.before && bounds.from >= bounds.before) details[fromName] = `${fromName} must not be after ${toName}`;
   return bounds.from || bounds.before ? bounds : undefined;

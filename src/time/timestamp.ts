@@ -30,6 +30,20 @@ export function parseTimestamp(text: string): Date | undefined {
 }
 
 /** Timestamps out: UTC, seconds precision, `YYYY-MM-DDTHH:MM:SS+00:00`. */
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * The exclusive end of an inclusive upper bound, as clients see timestamps: a date covers its
+ * whole day, a date-time its whole second (timestamps are shown to the second, so a row's own
+ * shown timestamp as the bound finds it). Undefined when `text` is not a timestamp.
+ */
+export function parseUpperBound(text: string): Date | undefined {
+  const end = parseTimestamp(text);
+  if (!end) return undefined;
+  return new Date(DATE_ONLY.test(text) ? end.getTime() + DAY_MS : Math.floor(end.getTime() / 1000) * 1000 + 1000);
+}
+
 export function formatTimestamp(date: Date): string {
   return `${date.toISOString().slice(0, 19)}+00:00`;
 }
