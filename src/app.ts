@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { TokenSigner, type TokenClaims } from './auth/access-token.js';
 import { tokenRoutes } from './auth/token-routes.js';
+import { DEFAULT_DATABASE_LIMITS, defaultHttpLimits, type HttpLimits } from './config.js';
 import type { Pool } from './db/pool.js';
 import { debtRoutes } from './debts/routes.js';
 import { enumRoutes } from './enums/routes.js';
@@ -12,7 +13,7 @@ import { followupListRoutes } from './followups/list-routes.js';
 import { followupRoutes } from './followups/routes.js';
 import { onClientError } from './http/client-error.js';
 import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
-import { ErrorResponseSchema } from './http/errors.js';
+import { ErrorResponseSchema, errors } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
@@ -27,13 +28,26 @@ export interface AppDependencies {
   pool: Pool;
   keys: Keys;
   logger: Logger;
+  /** Timeouts and caps of the HTTP server; defaults as documented in the README. */
+  http?: HttpLimits;
+  /** Requests waiting for a database connection beyond this many are shed with 503. */
+  databaseQueueLimit?: number;
 }
 
 /** Builds the HTTP application from its parts; listening is the caller's business. */
-export async function buildApp({ pool, keys, logger }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({
+  pool, keys, logger, http = defaultHttpLimits(), databaseQueueLimit = DEFAULT_DATABASE_LIMITS.queueLimit,
+}: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
+    // No socket lives for ever: a request must arrive whole within requestTimeout (headers
+    // within headersTimeout), an idle keep-alive connection closes, a socket with no traffic
+    // either way is dropped. Node checks these every connectionsCheckingInterval.
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionTimeout: http.socketTimeoutMs,
+    http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.ceil(http.headersTimeoutMs / 2)) },
     genReqId: requestId,
     // Fastify's own request logging is off: the onResponse hook below writes one line per request.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
@@ -47,6 +61,16 @@ export async function buildApp({ pool, keys, logger }: AppDependencies): Promise
   app.removeContentTypeParser('text/plain');
   registerJsonParser(app);
 
+  // Past the cap, new connections are refused by the kernel-facing server at once, before any
+  // file descriptor runs out for /health, the database pool or the logs.
+  app.server.maxConnections = http.maxConnections;
+  let lastDropWarning = 0;
+  app.server.on('drop', () => {
+    if (Date.now() - lastDropWarning < 10_000) return;
+    lastDropWarning = Date.now();
+    logger.warn({ max_connections: http.maxConnections }, 'connection refused: MAX_CONNECTIONS reached');
+  });
+
   app.decorateRequest('auth', null as unknown as TokenClaims);
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
@@ -54,6 +78,12 @@ export async function buildApp({ pool, keys, logger }: AppDependencies): Promise
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  // Shed load early: a request that would only queue behind a full pool answers 503 now rather
+  // than 503 (or worse) after waiting, and the queue stays short for everyone else.
+  app.addHook('onRequest', async (request) => {
+    if (pool.waitingCount >= databaseQueueLimit && request.routeOptions.url !== '/health') throw errors.serviceUnavailable('busy');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     // One line per request; no bodies, headers or tokens, which may carry secrets or debtor data.
     request.log.info(

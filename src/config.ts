@@ -1,4 +1,57 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+/** Every socket and request is timed out, and connections are capped (README, "Production"). */
+export interface HttpLimits {
+  /** Whole request, headers and body, must arrive within this (else 408). */
+  requestTimeoutMs: number;
+  /** The headers must arrive within this (else 408). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way (a client that stops reading) is closed after this. */
+  socketTimeoutMs: number;
+  /** Connections beyond this are refused at once, so file descriptors cannot run out. */
+  maxConnections: number;
+  /** On SIGTERM, in-flight requests get this long to finish before their sockets are closed. */
+  shutdownGraceMs: number;
+}
+
+export interface DatabaseLimits {
+  /** Every statement is cancelled by PostgreSQL after this (the request answers 503). */
+  statementTimeoutMs: number;
+  /** A request that cannot get a pooled connection within this answers 503. */
+  connectTimeoutMs: number;
+  /** Requests waiting for a pooled connection beyond this many are shed with 503 at once. */
+  queueLimit: number;
+}
+
+export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = { statementTimeoutMs: 10_000, connectTimeoutMs: 5_000, queueLimit: 100 };
+
+export function defaultHttpLimits(): HttpLimits {
+  return {
+    requestTimeoutMs: 30_000,
+    headersTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 5_000,
+    socketTimeoutMs: 60_000,
+    maxConnections: defaultMaxConnections(),
+    shutdownGraceMs: 10_000,
+  };
+}
+
+/**
+ * Below the process's open-file limit, with room left for the database pool, logs and files:
+ * past the limit every accept() fails, /health included.
+ */
+export function defaultMaxConnections(): number {
+  try {
+    const line = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (line) return Math.max(64, Math.min(10_000, Number(line[1]) - 128));
+  } catch {
+    // not Linux: fall through
+  }
+  return 1_000;
+}
 
 /** Every setting Relance reads from the environment, validated once at start. */
 export interface Config {
@@ -13,6 +66,8 @@ export interface Config {
   logLevel: string;
   /** Base URL printed in examples (e.g. behind a proxy); defaults to http://HOST:PORT. */
   publicUrl: string | undefined;
+  http: HttpLimits;
+  database: DatabaseLimits;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +111,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicUrl = env.PUBLIC_URL || undefined;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) problems.push('PUBLIC_URL must be an http(s) URL');
 
+  const http = defaultHttpLimits();
+  const limits: HttpLimits = {
+    requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', http.requestTimeoutMs, 1_000, 3_600_000),
+    headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', http.headersTimeoutMs, 1_000, 600_000),
+    keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', http.keepAliveTimeoutMs, 1_000, 600_000),
+    socketTimeoutMs: integer('SOCKET_TIMEOUT_MS', http.socketTimeoutMs, 1_000, 3_600_000),
+    maxConnections: integer('MAX_CONNECTIONS', http.maxConnections, 1, 1_000_000),
+    shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', http.shutdownGraceMs, 0, 600_000),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) problems.push('HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
+  const database: DatabaseLimits = {
+    statementTimeoutMs: integer('DATABASE_STATEMENT_TIMEOUT_MS', DEFAULT_DATABASE_LIMITS.statementTimeoutMs, 100, 3_600_000),
+    connectTimeoutMs: integer('DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_LIMITS.connectTimeoutMs, 100, 600_000),
+    queueLimit: integer('DATABASE_QUEUE_LIMIT', DEFAULT_DATABASE_LIMITS.queueLimit, 1, 100_000),
+  };
+
   const config: Config = {
     host: env.HOST || '127.0.0.1',
     port: integer('PORT', 3000, 0, 65535),
@@ -64,10 +135,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 500),
     secretKey,
     logLevel,
-    publicUrl: publicUrl?.replace(/\/+$/, ''),
+    publicUrl: publicUrl && withoutTrailingSlashes(publicUrl),
+    http: limits,
+    database,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function withoutTrailingSlashes(url: string): string {
+  let end = url.length;
+  while (end > 0 && url[end - 1] === '/') end--;
+  return url.slice(0, end);
 }
 
 /** Accepts a hex or base64 key of at least 32 bytes. */

@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Pool } from '../db/pool.js';
+import { asUnavailable } from '../http/error-handler.js';
 import { secretMatches } from '../security/secrets.js';
 import { TOKEN_TTL_SECONDS, type TokenSigner } from './access-token.js';
 import { findClientByClientId } from './clients-repository.js';
@@ -43,6 +44,12 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, {
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     if (error instanceof TokenError) return sendError(reply, error);
+    // Shed load and database outages: RFC 6749's temporarily_unavailable, with Retry-After.
+    const unavailable = asUnavailable(error, request);
+    if (unavailable) {
+      return reply.code(503).header('Retry-After', String(unavailable.retryAfter)).header('Cache-Control', 'no-store')
+        .send({ error: 'temporarily_unavailable', error_description: unavailable.message });
+    }
     if ((error.statusCode ?? 500) < 500) {
       return sendError(reply, new TokenError('invalid_request', 'The request body could not be read: send a form-encoded or JSON body'));
     }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { DEFAULT_DATABASE_LIMITS, type DatabaseLimits } from '../config.js';
 
 export type Pool = pg.Pool;
 /** Anything that runs a query: the pool, or a client inside a transaction. */
@@ -7,13 +8,28 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 // Return BIGINT (int8) ids as JS numbers: identities stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-export function createPool(url: string, max: number): Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+/**
+ * Every connection is set up the same way, whatever the server's or database's own defaults:
+ * - TimeZone UTC: timestamps read back (history values, cursors) are always in +00:00, so a
+ *   server whose default zone is Europe/Paris cannot change what the API returns;
+ * - statement_timeout: no query runs for ever (a request waiting on it answers 503);
+ * - idle_in_transaction_session_timeout: a transaction left open cannot hold locks for ever.
+ * A request waits at most `connectTimeoutMs` for a pooled connection (then 503).
+ */
+export function createPool(url: string, max: number, limits: DatabaseLimits = DEFAULT_DATABASE_LIMITS): Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: limits.connectTimeoutMs,
+    options: '-c TimeZone=UTC',
+    statement_timeout: limits.statementTimeoutMs,
+    idle_in_transaction_session_timeout: 60_000,
+    keepAlive: true,
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return pool;
 }
-
 /** SQLSTATEs after which the same work, run again, can succeed: deadlock, serialization failure. */
 const TRANSIENT = new Set(['40P01', '40001']);
 const ATTEMPTS = 3;

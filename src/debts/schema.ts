@@ -38,6 +38,7 @@ const calendarDate = (field: string, description: string, example: string) =>
   Nullable(
     Type.String({
       format: 'date',
+      maxLength: 10,
       // Four-digit years from 1800: PostgreSQL and the output format agree on those.
       pattern: '^(1[89]|[2-9][0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$',
       description: `${description} (YYYY-MM-DD)`,
@@ -121,7 +122,7 @@ const writableFields = {
   payment_link: Nullable(
     Type.String({
       maxLength: 2048,
-      pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*$',
+      format: 'http-url',
       description: 'Where the debtor can pay (http or https URL)',
       examples: ['https://pay.example.com/inv-2024-001'],
       errorMessage: 'payment_link must be an absolute http(s) URL of at most 2048 characters',

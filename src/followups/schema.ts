@@ -20,7 +20,7 @@ const MAX_DURATION_MS = 2_147_483_647;
 const text = (field: string, maxLength: number, description: string) =>
   Nullable(Type.String({ maxLength, description, errorMessage: `${field} must be a string of at most ${maxLength} characters` }));
 const timestamp = (field: string, description: string) =>
-  Nullable(Type.String({ format: 'iso-timestamp', description, errorMessage: `Invalid ${field} format. Use ISO 8601`, examples: ['2024-01-25T10:00:00Z'] }));
+  Nullable(Type.String({ format: 'iso-timestamp', maxLength: 64, description, errorMessage: `Invalid ${field} format. Use ISO 8601`, examples: ['2024-01-25T10:00:00Z'] }));
 
 /** The writable fields, shared by create and (later) update. */
 const writableFields = {
@@ -44,7 +44,7 @@ const writableFields = {
   audio_url: Nullable(
     Type.String({
       maxLength: 2048,
-      pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*$',
+      format: 'http-url',
       description: 'URL of the call recording',
       errorMessage: 'audio_url must be an absolute http(s) URL of at most 2048 characters',
     }),

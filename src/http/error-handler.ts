@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { databaseUnavailable } from '../db/unavailable.js';
 import { ApiError, errors } from './errors.js';
 import { validationDetails } from './validation.js';
 
@@ -38,13 +39,25 @@ export function toApiError(error: FastifyError, request: FastifyRequest): ApiErr
       return errors.pathParameterTooLong();
   }
   if (error instanceof SyntaxError && error.statusCode === 400) return errors.invalidJson();
+  const unavailable = asUnavailable(error, request);
+  if (unavailable) return unavailable;
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return new ApiError(status, error.message);
   request.log.error({ err: error }, 'unexpected error');
   return errors.internal(String(request.id));
 }
 
+/** The 503 for shed load or a database that could not answer in time, or undefined. */
+export function asUnavailable(error: unknown, request: FastifyRequest): ApiError | undefined {
+  if (error instanceof ApiError) return error.statusCode === 503 ? error : undefined;
+  const reason = databaseUnavailable(error);
+  if (!reason) return undefined;
+  request.log.warn({ err: error, reason }, 'database unavailable: answered 503');
+  return errors.serviceUnavailable(reason);
+}
+
 function send(error: ApiError, reply: FastifyReply) {
+  if (error.retryAfter !== undefined) reply.header('Retry-After', String(error.retryAfter));
   return reply
     .code(error.statusCode)
     .type('application/json; charset=utf-8')

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Lookup } from '../db/lookup.js';
+import type { Unavailable } from '../db/unavailable.js';
 
 export type ErrorDetails = Record<string, string>;
 
@@ -9,6 +10,8 @@ export class ApiError extends Error {
     readonly statusCode: number,
     message: string,
     readonly details?: ErrorDetails,
+    /** Seconds, sent as `Retry-After`. */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -23,6 +26,7 @@ export const errors = {
   unsupportedCharset: () => new ApiError(415, 'Unsupported charset: send JSON in UTF-8'),
   forbiddenJsonKey: () =>
     new ApiError(400, 'JSON body must not contain a "__proto__" key, nor a "constructor" object with a "prototype" key'),
+  tooDeeplyNested: (limit: number) => new ApiError(400, `JSON body is nested too deeply (limit: ${limit} levels of arrays and objects)`),
   unauthenticated: () => new ApiError(401, 'Authentication credentials are missing or invalid'),
   missingScope: (scope: string) => new ApiError(403, `Required scope "${scope}" not found in token`),
   accessDenied: (what: 'followup' | 'debt') => new ApiError(403, `Access denied to this ${what}`),
@@ -34,7 +38,16 @@ export const errors = {
   idempotencyKeyReused: () => new ApiError(422, 'Idempotency-Key was already used with a different request'),
   payloadTooLarge: () => new ApiError(413, 'Request body is too large (limit: 1 MiB)'),
   unsupportedMediaType: () => new ApiError(415, 'Unsupported Content-Type: send application/json'),
+  /** Overload and database outages: the same request may succeed a little later. */
+  serviceUnavailable: (reason: Unavailable) => new ApiError(503, UNAVAILABLE[reason].message, undefined, UNAVAILABLE[reason].retryAfter),
+  requestTimeout: () => new ApiError(408, 'Request timed out'),
   internal: (requestId: string) => new ApiError(500, `Internal server error (request id ${requestId})`),
+};
+
+const UNAVAILABLE = {
+  busy: { message: 'The service is busy: retry shortly', retryAfter: 1 },
+  timeout: { message: 'The request took too long to process: retry shortly', retryAfter: 2 },
+  down: { message: 'The database is unavailable: retry shortly', retryAfter: 5 },
 };
 
 /** The row of a company-scoped lookup, or the 404 / 403 the API answers instead. */

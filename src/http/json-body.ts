@@ -6,6 +6,13 @@ import { errors } from './errors.js';
 const BODILESS = new Set(['GET', 'HEAD', 'DELETE']);
 
 /**
+ * Deepest nesting of arrays and objects a body may have. No request needs more (debt metadata
+ * allows 16 levels), and every later walk of a body (validation, Idempotency-Key hashing) may
+ * then recurse without fear of overflowing the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
  * Fastify's JSON parser (which refuses prototype-poisoning keys), with the answers made precise:
  * a body is read as strict UTF-8 (a declared other charset is a 415, invalid bytes a 400, never
  * silently replaced), an empty body on a route that takes none is no body, and a valid JSON text
@@ -28,6 +35,7 @@ export function registerJsonParser(app: FastifyInstance): void {
     if (text.length === 0 && BODILESS.has(request.method)) return done(null, undefined);
     parse(request, text, (error, value) => {
       if (error && text.length > 0 && isJson(text)) return done(errors.forbiddenJsonKey(), undefined);
+      if (!error && nestedDeeperThan(value, MAX_JSON_DEPTH)) return done(errors.tooDeeplyNested(MAX_JSON_DEPTH), undefined);
       done(error, value);
     });
   });
@@ -43,6 +51,18 @@ function charsetOf(request: FastifyRequest): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Walked with an explicit stack, so that the check itself cannot overflow. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function isJson(text: string): boolean {

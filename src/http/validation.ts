@@ -4,12 +4,14 @@ import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import { parseTimestamp } from '../time/timestamp.js';
 import type { ErrorDetails } from './errors.js';
+import { isHttpUrl } from './http-url.js';
 
 function buildAjv(coerceTypes: boolean): Ajv {
   const ajv = new Ajv({ allErrors: true, coerceTypes, useDefaults: false, removeAdditional: false, strict: false });
   addFormats.default(ajv);
   ajvErrors.default(ajv, { singleError: true });
   ajv.addFormat('iso-timestamp', { type: 'string', validate: (value: string) => parseTimestamp(value) !== undefined });
+  ajv.addFormat('http-url', { type: 'string', validate: isHttpUrl });
   return ajv;
 }
 
@@ -19,7 +21,7 @@ const bodyAjv = buildAjv(false);
 const textAjv = buildAjv(true);
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
-  const validate = (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
+  const validate = (httpPart === 'body' ? bodyAjv : textAjv).compile(lengthFirst(schema) as object);
   // Path parameters are ids: one that does not decode is a 404, checked by the route.
   if (httpPart !== 'body' && httpPart !== 'querystring') return validate as ReturnType<FastifySchemaCompiler<object>>;
   const check = (data: unknown): boolean => {
@@ -36,6 +38,36 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
 interface SchemaNode {
   properties?: Record<string, SchemaNode>;
   items?: SchemaNode;
+}
+
+const SUBSCHEMA_LISTS = ['allOf', 'anyOf', 'oneOf'] as const;
+const SUBSCHEMAS = ['items', 'additionalProperties', 'not', 'if', 'then', 'else'] as const;
+
+/**
+ * With `allErrors`, Ajv runs every keyword of a field even after `maxLength` failed, so a
+ * `pattern` or `format` would run on a string as long as the body (1 MiB), and a backtracking
+ * pattern could hold the event loop for minutes. Each one is moved behind its field's own
+ * `maxLength` (`if: {maxLength}, then: {pattern, format}`), so it only ever reads a string of
+ * bounded length; a pattern or format with no `maxLength` beside it is refused when the route is
+ * compiled, at start. (Every pattern must also be linear: test/http/regex.test.ts checks them.)
+ * The published schemas are left as they are: only the validator's copy is rewritten.
+ */
+export function lengthFirst(schema: unknown, path = '#'): unknown {
+  if (Array.isArray(schema)) return schema.map((item, i) => lengthFirst(item, `${path}/${i}`));
+  if (schema === null || typeof schema !== 'object') return schema;
+  const { pattern, format, ...node } = schema as Record<string, unknown>;
+  for (const key of SUBSCHEMAS) if (node[key] !== undefined) node[key] = lengthFirst(node[key], `${path}/${key}`);
+  for (const key of SUBSCHEMA_LISTS) if (node[key] !== undefined) node[key] = lengthFirst(node[key], `${path}/${key}`);
+  if (node.properties !== undefined) {
+    node.properties = Object.fromEntries(
+      Object.entries(node.properties as Record<string, unknown>).map(([name, property]) => [name, lengthFirst(property, `${path}/properties/${name}`)]),
+    );
+  }
+  if (pattern === undefined && format === undefined) return node;
+  if (typeof node.maxLength !== 'number' || node.if !== undefined) {
+    throw new Error(`schema ${path}: a pattern or format needs a maxLength (and no if/then of its own)`);
+  }
+  return { ...node, if: { maxLength: node.maxLength }, then: { ...(pattern !== undefined && { pattern }), ...(format !== undefined && { format }) } };
 }
 
 // U+0000, or a UTF-16 surrogate without its pair.

@@ -49,7 +49,10 @@ export async function idempotent(
   });
 }
 
-/** JSON with object keys sorted, so that key order does not make two bodies differ. */
+/**
+ * JSON with object keys sorted, so that key order does not make two bodies differ. Recursive:
+ * bodies reach it only through the JSON parser, which refuses nesting beyond MAX_JSON_DEPTH.
+ */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, decodeKey, loadConfig } from '../../src/config.js';
+import { ConfigError, DEFAULT_DATABASE_LIMITS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
 
 const HEX_KEY = randomBytes(32).toString('hex');
 const URL = 'postgres://relance:secret@db.internal:5432/relance';
@@ -30,6 +31,8 @@ describe('loadConfig', () => {
       secretKey: undefined,
       logLevel: 'info',
       publicUrl: undefined,
+      http: defaultHttpLimits(),
+      database: DEFAULT_DATABASE_LIMITS,
     });
   });
 
@@ -41,7 +44,32 @@ describe('loadConfig', () => {
     assert.deepEqual(config, {
       host: '0.0.0.0', port: 8080, dataDir: '/var/lib/relance', databaseUrl: URL, databasePoolSize: 25,
       secretKey: HEX_KEY, logLevel: 'warn', publicUrl: 'https://relance.example.com',
+      http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS,
     });
+  });
+
+  test('every timeout and cap is read from its variable, and checked', () => {
+    const config = loadConfig({
+      REQUEST_TIMEOUT_MS: '20000', HEADERS_TIMEOUT_MS: '5000', KEEP_ALIVE_TIMEOUT_MS: '2000', SOCKET_TIMEOUT_MS: '30000',
+      MAX_CONNECTIONS: '300', SHUTDOWN_GRACE_MS: '0', DATABASE_STATEMENT_TIMEOUT_MS: '2500', DATABASE_CONNECT_TIMEOUT_MS: '1500',
+      DATABASE_QUEUE_LIMIT: '40',
+    });
+    assert.deepEqual(config.http, {
+      requestTimeoutMs: 20_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 2_000, socketTimeoutMs: 30_000, maxConnections: 300, shutdownGraceMs: 0,
+    });
+    assert.deepEqual(config.database, { statementTimeoutMs: 2_500, connectTimeoutMs: 1_500, queueLimit: 40 });
+    assert.deepEqual(problemsOf({ REQUEST_TIMEOUT_MS: '0', DATABASE_QUEUE_LIMIT: '0' }), [
+      'REQUEST_TIMEOUT_MS must be an integer from 1000 to 3600000 (got "0")',
+      'DATABASE_QUEUE_LIMIT must be an integer from 1 to 100000 (got "0")',
+    ]);
+    assert.deepEqual(problemsOf({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '6000' }), ['HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS']);
+  });
+
+  test('the connection cap stays below the open-file limit by default', () => {
+    const limit = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    const max = defaultHttpLimits().maxConnections;
+    if (limit) assert.ok(max >= 64 && max < Number(limit[1]), `${max} connections against ${limit[1]} open files`);
+    else assert.equal(max, 1_000);
   });
 
   test('empty variables count as unset', () => {
