@@ -1,5 +1,5 @@
 import type { IdCodec } from '../security/encrypted-id.js';
-import { formatNullableTimestamp, formatTimestamp, parseTimestamp } from '../time/timestamp.js';
+import { formatNullableTimestamp, formatStoredTimestamp, formatTimestamp } from '../time/timestamp.js';
 import { TIMESTAMP_COLUMNS, type ChangeRow, type FollowupRow } from './repository.js';
 import type { Followup } from './schema.js';
 
@@ -47,6 +47,6 @@ export function toCreatedFollowup(row: FollowupRow, ids: IdCodec): Pick<Followup
 
 /** A history entry; timestamp values are shown in the API's format, as on the followup. */
 export function toChange(row: ChangeRow) {
-  const value = (v: unknown) => (TIMESTAMP_COLUMNS.has(row.field) && typeof v === 'string' ? formatTimestamp(parseTimestamp(v)!) : v ?? null);
+  const value = (v: unknown) => (TIMESTAMP_COLUMNS.has(row.field) && typeof v === 'string' ? formatStoredTimestamp(v) : v ?? null);
   return { at: formatTimestamp(row.at), field: row.field, from: value(row.from_value), to: value(row.to_value), source: row.source };
 }

@@ -51,3 +51,25 @@ export function formatTimestamp(date: Date): string {
 export function formatNullableTimestamp(date: Date | null): string | null {
   return date === null ? null : formatTimestamp(date);
 }
+
+// A timestamptz as PostgreSQL writes it in JSON (history values come from to_jsonb): offsets may
+// carry seconds (local mean time before 1900 in many zones), years may pass 9999 or be BC.
+const STORED = /^(\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:([+-])(\d{2})(?::(\d{2})(?::(\d{2}))?)?)?$/;
+
+/**
+ * A stored timestamp in the API's format. Total: connections run in UTC, so the value is
+ * normally `…+00:00` already, but a value this cannot read is returned as it is rather than
+ * failing the whole response.
+ */
+export function formatStoredTimestamp(text: string): string {
+  const match = STORED.exec(text);
+  if (!match) return text;
+  const [, y, mo, d, h, mi, s, sign, oh = '0', om = '0', os = '0'] = match;
+  const utc = new Date(0);
+  utc.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  utc.setUTCHours(Number(h), Number(mi), Number(s), 0);
+  const offsetSeconds = (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om) * 60 + Number(os));
+  const result = new Date(utc.getTime() - offsetSeconds * 1000);
+  const year = result.getUTCFullYear();
+  return Number.isNaN(result.getTime()) || year < 1 || year > 9999 ? text : formatTimestamp(result);
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { formatNullableTimestamp, formatTimestamp, parseTimestamp } from '../../src/time/timestamp.js';
+import { formatNullableTimestamp, formatStoredTimestamp, formatTimestamp, parseTimestamp } from '../../src/time/timestamp.js';
 
 const OUTPUT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/;
 
@@ -150,5 +150,22 @@ describe('formatTimestamp', () => {
   test('null stays null', () => {
     assert.equal(formatNullableTimestamp(null), null);
     assert.equal(formatNullableTimestamp(new Date(Date.UTC(2024, 1, 29))), '2024-02-29T00:00:00+00:00');
+  });
+});
+
+describe('formatStoredTimestamp (history values as PostgreSQL writes them in JSON)', () => {
+  test('any offset, seconds included, becomes UTC in the API format', () => {
+    assert.equal(formatStoredTimestamp('2024-01-25T10:00:00+00:00'), '2024-01-25T10:00:00+00:00');
+    assert.equal(formatStoredTimestamp('2024-01-25T11:00:00.123456+01:00'), '2024-01-25T10:00:00+00:00');
+    // Paris before 1911 was at local mean time, +00:09:21.
+    assert.equal(formatStoredTimestamp('1900-01-01T00:09:21+00:09:21'), '1900-01-01T00:00:00+00:00');
+    assert.equal(formatStoredTimestamp('0001-01-01T00:00:00-05'), '0001-01-01T05:00:00+00:00');
+  });
+
+  test('total: a value it cannot read comes back as it is instead of failing the response', () => {
+    for (const text of ['infinity', '12025-01-01T00:00:00+00:00', '0001-01-01T00:00:00+00:00 BC', '', 'garbage']) {
+      assert.equal(formatStoredTimestamp(text), text);
+    }
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (text) => typeof formatStoredTimestamp(text) === 'string'), { numRuns: 500 });
   });
 });
