@@ -4,8 +4,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { TokenSigner, type TokenClaims } from './auth/access-token.js';
+import { ClientStates } from './auth/client-states.js';
+import { TokenVerifier } from './auth/token-verifier.js';
 import { tokenRoutes } from './auth/token-routes.js';
-import { DEFAULT_DATABASE_LIMITS, defaultHttpLimits, type HttpLimits } from './config.js';
+import { DEFAULT_CLIENT_STATE_TTL_MS, DEFAULT_DATABASE_LIMITS, defaultHttpLimits, type HttpLimits } from './config.js';
 import type { Pool } from './db/pool.js';
 import { debtRoutes } from './debts/routes.js';
 import { enumRoutes } from './enums/routes.js';
@@ -32,11 +34,14 @@ export interface AppDependencies {
   http?: HttpLimits;
   /** Requests waiting for a database connection beyond this many are shed with 503. */
   databaseQueueLimit?: number;
+  /** How long a process may trust what it read of a client's state (disabled, scopes, epoch). */
+  clientStateTtlMs?: number;
 }
 
 /** Builds the HTTP application from its parts; listening is the caller's business. */
 export async function buildApp({
   pool, keys, logger, http = defaultHttpLimits(), databaseQueueLimit = DEFAULT_DATABASE_LIMITS.queueLimit,
+  clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS,
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -114,11 +119,15 @@ export async function buildApp({
 
   const ids = new IdCodec(keys.ids);
   const signer = new TokenSigner(keys.tokens);
+  const states = new ClientStates(pool, clientStateTtlMs, logger);
+  await states.listen();
+  app.addHook('onClose', () => states.close());
+  const tokens = new TokenVerifier(signer, states);
   await app.register(opsRoutes, { pool });
-  await app.register(tokenRoutes, { pool, signer, pepper: keys.secrets });
-  await app.register(followupRoutes, { prefix: API_PREFIX, pool, ids, signer });
-  await app.register(debtRoutes, { prefix: API_PREFIX, pool, ids, signer });
-  await app.register(followupListRoutes, { prefix: API_PREFIX, pool, ids, signer });
-  await app.register(enumRoutes, { prefix: API_PREFIX, signer });
+  await app.register(tokenRoutes, { pool, signer, states, pepper: keys.secrets });
+  await app.register(followupRoutes, { prefix: API_PREFIX, pool, ids, tokens });
+  await app.register(debtRoutes, { prefix: API_PREFIX, pool, ids, tokens });
+  await app.register(followupListRoutes, { prefix: API_PREFIX, pool, ids, tokens });
+  await app.register(enumRoutes, { prefix: API_PREFIX, tokens });
   return app;
 }

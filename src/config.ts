@@ -26,6 +26,9 @@ export interface DatabaseLimits {
   queueLimit: number;
 }
 
+/** How long an API process may use what it read of a client's state if no change is announced. */
+export const DEFAULT_CLIENT_STATE_TTL_MS = 5_000;
+
 export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = { statementTimeoutMs: 10_000, connectTimeoutMs: 5_000, queueLimit: 100 };
 
 export function defaultHttpLimits(): HttpLimits {
@@ -68,6 +71,7 @@ export interface Config {
   publicUrl: string | undefined;
   http: HttpLimits;
   database: DatabaseLimits;
+  clientStateTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: publicUrl && withoutTrailingSlashes(publicUrl),
     http: limits,
     database,
+    clientStateTtlMs: integer('CLIENT_STATE_TTL_MS', DEFAULT_CLIENT_STATE_TTL_MS, 0, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

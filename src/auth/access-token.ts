@@ -19,6 +19,10 @@ export interface TokenClaims {
   scopes: Scope[];
   /** Expiry, unix seconds. */
   exp: number;
+  /** The client's token epoch when the token was issued: a token of an older epoch is dead. */
+  epoch: number;
+  /** Random identifier of this token, by which it can be revoked (absent from older tokens). */
+  tokenId?: string;
 }
 
 /**
@@ -30,9 +34,12 @@ export interface TokenClaims {
 export class TokenSigner {
   constructor(private readonly key: Buffer) {}
 
-  issue(claims: Omit<TokenClaims, 'exp'>, now = Date.now()): { token: string; exp: number } {
+  issue(claims: Omit<TokenClaims, 'exp' | 'epoch' | 'tokenId'> & { epoch?: number }, now = Date.now()): { token: string; exp: number } {
     const exp = Math.floor(now / 1000) + TOKEN_TTL_SECONDS;
-    const body = { c: claims.clientRowId, i: claims.clientId, o: claims.companyId, s: claims.scopes.join(' '), e: exp };
+    const body = {
+      c: claims.clientRowId, i: claims.clientId, o: claims.companyId, s: claims.scopes.join(' '), e: exp,
+      v: claims.epoch ?? 0, j: randomBytes(12).toString('base64url'),
+    };
     return { token: PREFIX + seal(this.key, Buffer.from(JSON.stringify(body))).toString('base64url'), exp };
   }
 
@@ -46,19 +53,21 @@ export class TokenSigner {
     if (sealed.toString('base64url') !== text) return undefined;
     const plain = open(this.key, sealed);
     if (!plain) return undefined;
-    let body: { c?: unknown; i?: unknown; o?: unknown; s?: unknown; e?: unknown };
+    let body: { c?: unknown; i?: unknown; o?: unknown; s?: unknown; e?: unknown; v?: unknown; j?: unknown };
     try {
       body = JSON.parse(plain.toString('utf8'));
     } catch {
       return undefined;
     }
     if (typeof body !== 'object' || body === null) return undefined;
-    const { c, i, o, s, e } = body;
+    const { c, i, o, s, e, v = 0, j } = body;
     if (typeof c !== 'number' || typeof i !== 'string' || typeof o !== 'number' || typeof s !== 'string') return undefined;
     if (typeof e !== 'number' || e * 1000 <= now) return undefined;
+    // Tokens issued before epochs and token ids existed have neither: epoch 0, not revocable alone.
+    if (!Number.isInteger(v) || (j !== undefined && typeof j !== 'string')) return undefined;
     const scopes = s === '' ? [] : s.split(' ');
     if (!scopes.every(isScope)) return undefined;
-    return { clientRowId: c, clientId: i, companyId: o, scopes, exp: e };
+    return { clientRowId: c, clientId: i, companyId: o, scopes, exp: e, epoch: v as number, ...(j !== undefined && { tokenId: j as string }) };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifySchemaCompiler } from 'fastify';
-import type { TokenSigner } from '../auth/access-token.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Pool } from '../db/pool.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
@@ -25,7 +25,7 @@ import { createDebt, deleteDebt, updateDebt } from './service.js';
 export interface DebtRoutesOptions {
   pool: Pool;
   ids: IdCodec;
-  signer: TokenSigner;
+  tokens: TokenVerifier;
 }
 
 const errorResponses = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema };
@@ -39,9 +39,9 @@ const bodyCheckedByService: FastifySchemaCompiler<object> = (route) =>
   route.httpPart === 'body' ? () => true : validatorCompiler(route);
 
 
-export const debtRoutes: FastifyPluginAsyncTypebox<DebtRoutesOptions> = async (app, { pool, ids, signer }) => {
-  const read = authenticate(signer, 'debts:read');
-  const write = authenticate(signer, 'debts:write');
+export const debtRoutes: FastifyPluginAsyncTypebox<DebtRoutesOptions> = async (app, { pool, ids, tokens }) => {
+  const read = authenticate(tokens, 'debts:read');
+  const write = authenticate(tokens, 'debts:write');
   // An id that does not decrypt as a debt id is unknown, and costs no query.
   const debtId = (text: string) => {
     const id = ids.decode('debt', text);

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { TokenSigner } from '../auth/access-token.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
 import { SCOPES } from '../auth/scopes.js';
 import { DEBT_STATUSES, WRITABLE_DEBT_STATUSES } from '../debts/schema.js';
 import { authenticate } from '../http/authenticate.js';
@@ -42,9 +42,9 @@ const ENUMS = {
 };
 
 /** `GET /enums`: every enumerated value the API uses; any valid token may read it. */
-export const enumRoutes: FastifyPluginAsyncTypebox<{ signer: TokenSigner }> = async (app, { signer }) => {
+export const enumRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenVerifier }> = async (app, { tokens }) => {
   app.get('/enums', {
-    onRequest: authenticate(signer),
+    onRequest: authenticate(tokens),
     schema: {
       tags: ['reference'],
       summary: 'Enumerated values',

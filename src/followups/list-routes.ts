@@ -18,8 +18,8 @@ import {
 } from './schema.js';
 import { toChange, toFollowup } from './serialize.js';
 
-export const followupListRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = async (app, { pool, ids, signer }) => {
-  const read = authenticate(signer, 'followups:read');
+export const followupListRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = async (app, { pool, ids, tokens }) => {
+  const read = authenticate(tokens, 'followups:read');
 
   app.get('/followups', {
     onRequest: read,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import type { TokenSigner } from '../auth/access-token.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Pool } from '../db/pool.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
@@ -22,7 +22,7 @@ import { changeFollowup, createFollowup, type Caller } from './service.js';
 export interface FollowupRoutesOptions {
   pool: Pool;
   ids: IdCodec;
-  signer: TokenSigner;
+  tokens: TokenVerifier;
 }
 
 export const errorResponses = {
@@ -36,9 +36,9 @@ export function callerOf(request: FastifyRequest): Caller {
   return { companyId: request.auth.companyId, source: `api:${request.auth.clientId}` };
 }
 
-export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = async (app, { pool, ids, signer }) => {
+export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = async (app, { pool, ids, tokens }) => {
   app.post('/followups', {
-    onRequest: authenticate(signer, 'followups:write'),
+    onRequest: authenticate(tokens, 'followups:write'),
     schema: {
       tags: ['followups'],
       summary: 'Create a followup',
@@ -61,7 +61,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = 
   });
 
   app.get('/followups/:id', {
-    onRequest: authenticate(signer, 'followups:read'),
+    onRequest: authenticate(tokens, 'followups:read'),
     schema: {
       tags: ['followups'],
       summary: 'Get a followup',
@@ -79,7 +79,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = 
     app.route({
       method,
       url: '/followups/:id',
-      onRequest: authenticate(signer, 'followups:write'),
+      onRequest: authenticate(tokens, 'followups:write'),
       schema: {
         tags: ['followups'],
         summary: `Update a followup (${method === 'PUT' ? 'partial, like PATCH' : 'partial'})`,

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { seal, TOKEN_TTL_SECONDS, TokenSigner, type TokenClaims } from '../../src/auth/access-token.js';
+import { seal, TOKEN_TTL_SECONDS, TokenSigner } from '../../src/auth/access-token.js';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 
 const key = randomBytes(32);
 const signer = new TokenSigner(key);
 const NOW = Date.UTC(2024, 0, 25, 10, 0, 0);
-const claims: Omit<TokenClaims, 'exp'> = { clientRowId: 7, clientId: 'rlc_0123456789abcdef01234567', companyId: 3, scopes: ['followups:read', 'debts:write'] };
+const claims: Parameters<TokenSigner['issue']>[0] = { clientRowId: 7, clientId: 'rlc_0123456789abcdef01234567', companyId: 3, scopes: ['followups:read', 'debts:write'] };
 
 /** A token sealing the given raw payload with `key`, as TokenSigner seals its claims. */
 function sealRaw(payload: unknown, sealingKey = key): string {
@@ -21,7 +21,23 @@ describe('TokenSigner', () => {
     const { token, exp } = signer.issue(claims, NOW);
     assert.match(token, /^rl_at_[A-Za-z0-9_-]+$/);
     assert.equal(exp, NOW / 1000 + TOKEN_TTL_SECONDS);
-    assert.deepEqual(signer.verify(token, NOW), { ...claims, exp });
+    const verified = signer.verify(token, NOW);
+    assert.match(String(verified?.tokenId), /^[A-Za-z0-9_-]{16}$/);
+    assert.deepEqual(verified, { ...claims, exp, epoch: 0, tokenId: verified?.tokenId });
+    assert.equal(signer.verify(signer.issue({ ...claims, epoch: 7 }, NOW).token, NOW)?.epoch, 7, 'the epoch is sealed in');
+  });
+
+  test('every token has its own id, by which it can be revoked', () => {
+    const ids = new Set(Array.from({ length: 100 }, () => signer.verify(signer.issue(claims, NOW).token, NOW)?.tokenId));
+    assert.equal(ids.size, 100);
+  });
+
+  test('a token of the previous format (no epoch, no id) is still read, as epoch 0', () => {
+    const verified = signer.verify(sealRaw({ c: 1, i: 'rlc_x', o: 2, s: 'debts:read', e: NOW / 1000 + 60 }), NOW);
+    assert.deepEqual(verified, { clientRowId: 1, clientId: 'rlc_x', companyId: 2, scopes: ['debts:read'], exp: NOW / 1000 + 60, epoch: 0 });
+    for (const bad of [{ v: 1.5 }, { v: '1' }, { j: 5 }]) {
+      assert.equal(signer.verify(sealRaw({ c: 1, i: 'rlc_x', o: 2, s: '', e: NOW / 1000 + 60, ...bad }), NOW), undefined, JSON.stringify(bad));
+    }
   });
 
   test('two tokens for the same claims differ', () => {

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       publicUrl: undefined,
       http: defaultHttpLimits(),
       database: DEFAULT_DATABASE_LIMITS,
+      clientStateTtlMs: 5_000,
     });
   });
 
@@ -44,7 +45,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config, {
       host: '0.0.0.0', port: 8080, dataDir: '/var/lib/relance', databaseUrl: URL, databasePoolSize: 25,
       secretKey: HEX_KEY, logLevel: 'warn', publicUrl: 'https://relance.example.com',
-      http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS,
+      http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS, clientStateTtlMs: 5_000,
     });
   });
 
