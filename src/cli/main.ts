@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
+import { StartRefused } from '../start-refused.js';
 import { runCommand, UsageError } from './commands.js';
 
 const USAGE = `Usage: relance <command> [options]
@@ -43,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-  const message = error instanceof ConfigError || usage ? (error as Error).message : String((error as Error)?.stack ?? error);
+  const message = error instanceof ConfigError || error instanceof StartRefused || usage ? (error as Error).message : String((error as Error)?.stack ?? error);
   process.stderr.write(`relance: ${message}${usage ? `\n\n${USAGE}` : ''}\n`);
   process.exit(usage ? 2 : 1);
 });

