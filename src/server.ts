@@ -8,7 +8,7 @@ import { seedDemoIfEmpty } from './demo.js';
 /** `relance serve`: migrate, listen, and shut down gracefully on SIGTERM / SIGINT. */
 export async function serve(config: Config): Promise<FastifyInstance> {
   const log = createLogger(config.logLevel);
-  const runtime = await openRuntime(config, log);
+  const runtime = await openRuntime(config, log, { role: 'serve' });
   const app = await buildApp({ pool: runtime.db.pool, keys: runtime.keys, logger: log });
 
   let closing = false;

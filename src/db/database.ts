@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { startEmbedded } from './embedded.js';
+import { startEmbedded, type Role } from './embedded.js';
 import { createPool, type Pool } from './pool.js';
 
 export interface Database {
@@ -9,9 +9,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** DATABASE_URL if set, else the embedded server in DATA_DIR, started for this process. */
-export async function openDatabase(config: Config, log: Logger): Promise<Database> {
-  const server = config.databaseUrl ? undefined : await startEmbedded(config.dataDir, log);
+/** DATABASE_URL if set, else the embedded server in DATA_DIR, started (or shared) as `role`. */
+export async function openDatabase(config: Config, log: Logger, role?: Role): Promise<Database> {
+  const server = config.databaseUrl ? undefined : await startEmbedded(config.dataDir, log, { role });
   const pool = createPool(config.databaseUrl ?? server!.url, config.databasePoolSize);
   return {
     pool,

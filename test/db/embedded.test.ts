@@ -138,7 +138,7 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
       assert.notEqual(fresh, orphan);
       assert.deepEqual(await query(server.url, 'SELECT value FROM kept'), [{ value: 'written before the crash' }]);
       const owner = JSON.parse(await readFile(join(dir, 'pg-owner.json'), 'utf8'));
-      assert.deepEqual(owner, { pid: process.pid, port: portOf(server.url) });
+      assert.deepEqual(owner, { pid: process.pid, port: portOf(server.url), role: 'command' });
     } finally {
       await stop(server);
     }
