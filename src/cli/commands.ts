@@ -8,6 +8,7 @@ import { ApiError } from '../http/errors.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { IdCodec } from '../security/encrypted-id.js';
+import { shortFingerprint } from '../security/keys.js';
 import { serve } from '../server.js';
 
 export class UsageError extends Error {}
@@ -24,7 +25,9 @@ export async function runCommand(config: Config, words: string[], options: Optio
   const handler = COMMANDS[command];
   if (!handler) throw new UsageError(`unknown command "${command}"`);
   // Commands log warnings to stderr only: stdout carries the one JSON result.
-  const runtime = await openRuntime(config, createLogger('warn', pino.destination({ dest: 2, sync: true })));
+  const log = createLogger('warn', pino.destination({ dest: 2, sync: true }));
+  // Every other command refuses a key that is not the database's; `key reset` is the way out.
+  const runtime = await openRuntime(config, log, { adoptKey: command === 'key reset' });
   try {
     return await handler(runtime, options);
   } finally {
@@ -34,6 +37,11 @@ export async function runCommand(config: Config, words: string[], options: Optio
 
 const COMMANDS: Record<string, (runtime: Runtime, options: Options) => Promise<unknown>> = {
   migrate: async (runtime) => ({ migrated: runtime.migrated }),
+
+  'key reset': async ({ fingerprint }) => ({
+    fingerprint: shortFingerprint(fingerprint.current),
+    previous: fingerprint.previous === undefined ? null : shortFingerprint(fingerprint.previous),
+  }),
 
   'company create': async (runtime, options) => {
     const name = required(options, 'name').trim();

@@ -12,6 +12,7 @@ const USAGE = `Usage: relance <command> [options]
   client create --company ID --scopes "a b" [--name N]
                                           create an API client; prints its secret once
   debt create --company ID --firstname F --lastname L --amount A --currency C [--phone P] [--email E]
+  key reset                               make the key in use this database's key, when its own is lost
 
 The database is DATABASE_URL if set, else the embedded PostgreSQL in DATA_DIR (default ./data).`;
 
