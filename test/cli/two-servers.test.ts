@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { postmastersOf, sandbox } from '../helpers/processes.js';
-import { printedObject, runCli, startServe, stdoutObjects, tokenFor, waitForDemo, waitForListening } from '../helpers/relance-cli.js';
+import { printedObject, runCli, startServe, stdoutObjects, tokenFor, waitForListening } from '../helpers/relance-cli.js';
 
 const box = sandbox();
 const TIMEOUT = { timeout: 120_000 };
@@ -16,7 +16,6 @@ describe('one embedded DATA_DIR, one serve', { concurrency: 2 }, () => {
   test('a second serve is refused with a one-line message; the first keeps serving, commands still share it', TIMEOUT, async () => {
     const dir = await box.dataDir();
     const first = startServe(box, dir);
-    const demo = await waitForDemo(first);
     const baseUrl = await waitForListening(first);
     const [postmaster] = postmastersOf(join(dir, 'pg'));
 
@@ -35,7 +34,6 @@ describe('one embedded DATA_DIR, one serve', { concurrency: 2 }, () => {
     const company = printedObject(await runCli(box, dir, ['company', 'create', '--name', 'While serving']));
     const client = printedObject(await runCli(box, dir, ['client', 'create', '--company', company.id, '--scopes', 'followups:read']));
     await tokenFor(baseUrl, client.client_id, client.client_secret);
-    await tokenFor(baseUrl, demo.client_id, demo.client_secret);
     assert.equal(await readyStatus(baseUrl), 200, 'the commands left the server running');
 
     first.kill('SIGTERM');
