@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createClient } from './auth/client-service.js';
 import { SCOPES } from './auth/scopes.js';
 import { countCompanies, insertCompany } from './companies/repository.js';
@@ -8,9 +10,11 @@ import type { Keys } from './security/keys.js';
 
 /**
  * First run on an empty embedded database: a demo company, an API client with every scope and
- * a debt, printed with a curl example that works as printed. The secret is shown this once.
+ * a debt, printed on stderr with a curl example that works as printed, and kept in
+ * DATA_DIR/demo-credentials.json (0600) for scripts. Never on stdout: that is the JSON log stream,
+ * which log collectors keep and share.
  */
-export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string): Promise<void> {
+export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string, dataDir: string): Promise<void> {
   const demo = await transaction(pool, async (tx) => {
     // Two servers starting at once on one database must not both seed it.
     await tx.query('LOCK TABLE companies IN EXCLUSIVE MODE');
@@ -37,20 +41,20 @@ export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string): 
     `TOKEN=$(curl -s -X POST ${baseUrl}/token -u '${demo.client.client_id}:${demo.client.client_secret}' -d grant_type=client_credentials | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
     `curl -s -X POST ${baseUrl}/external-api/v1/followups -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '${body}'`,
   ].join('\n');
-  process.stdout.write(
-    JSON.stringify({
-      demo: {
-        company_id: ids.encode('company', demo.company.id),
-        client_id: demo.client.client_id,
-        client_secret: demo.client.client_secret,
-        scopes: demo.client.scopes,
-        debt_id: debtId,
-      },
-    }) + '\n',
-  );
+  const credentials = {
+    company_id: ids.encode('company', demo.company.id),
+    client_id: demo.client.client_id,
+    client_secret: demo.client.client_secret,
+    scopes: demo.client.scopes,
+    debt_id: debtId,
+  };
+  const file = join(dataDir, 'demo-credentials.json');
+  await writeFile(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
   process.stderr.write(
     `\nRelance is running on ${baseUrl} (API reference: ${baseUrl}/docs).\n` +
-      `A demo company, API client and debt were created; the client secret above is shown only once.\n` +
+      `A demo company, API client and debt were created (also saved, readable by you only, in ${file}):\n\n` +
+      `  company_id     ${credentials.company_id}\n  client_id      ${credentials.client_id}\n` +
+      `  client_secret  ${credentials.client_secret}\n  debt_id        ${credentials.debt_id}\n\n` +
       `Try it:\n\n${curl}\n\n`,
   );
 }

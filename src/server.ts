@@ -1,15 +1,22 @@
 import type { FastifyInstance } from 'fastify';
+import { createServer } from 'node:net';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import { closeGracefully } from './http/shutdown.js';
 import { createLogger } from './logger.js';
 import { openRuntime } from './runtime.js';
 import { seedDemoIfEmpty } from './demo.js';
 
 /** `relance serve`: migrate, listen, and shut down gracefully on SIGTERM / SIGINT. */
 export async function serve(config: Config): Promise<FastifyInstance> {
+  // A port already taken is found before the database is started and migrated.
+  if (config.port !== 0) await assertFreePort(config.host, config.port);
   const log = createLogger(config.logLevel);
   const runtime = await openRuntime(config, log, { role: 'serve' });
-  const app = await buildApp({ pool: runtime.db.pool, keys: runtime.keys, logger: log });
+  const app = await buildApp({
+    pool: runtime.db.pool, keys: runtime.keys, logger: log, http: config.http, databaseQueueLimit: config.database.queueLimit,
+    clientStateTtlMs: config.clientStateTtlMs,
+  });
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -17,9 +24,9 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     closing = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     // A stuck shutdown must not keep the process (and the embedded server) alive forever.
-    const force = setTimeout(() => process.exit(1), 30_000).unref();
+    const force = setTimeout(() => process.exit(1), config.http.shutdownGraceMs + 30_000).unref();
     try {
-      await app.close();
+      await closeGracefully(app, config.http.shutdownGraceMs);
       await runtime.db.close();
     } finally {
       clearTimeout(force);
@@ -35,6 +42,15 @@ export async function serve(config: Config): Promise<FastifyInstance> {
 
   const address = await app.listen({ host: config.host, port: config.port });
   const baseUrl = config.publicUrl ?? address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1');
-  if (runtime.db.embedded) await seedDemoIfEmpty(runtime.db.pool, runtime.keys, baseUrl);
+  if (runtime.db.embedded) await seedDemoIfEmpty(runtime.db.pool, runtime.keys, baseUrl, config.dataDir);
   return app;
+}
+
+/** Fails as listen() would (EADDRINUSE, EACCES, EADDRNOTAVAIL), without keeping the port. */
+function assertFreePort(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

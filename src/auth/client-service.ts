@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
 import { generateSecret, hashSecret } from '../security/secrets.js';
-import { insertClient } from './clients-repository.js';
+import { insertClient, replaceClientSecret, setClientScopes, type ClientRow } from './clients-repository.js';
 import { SCOPES, isScope, type Scope } from './scopes.js';
 
 export interface NewClient {
@@ -17,12 +17,32 @@ export async function createClient(
   pepper: Buffer,
   db: Queryable,
 ): Promise<NewClient> {
-  const unknown = options.scopes.filter((s) => !isScope(s));
-  if (unknown.length > 0) throw new Error(`Unknown scope(s): ${unknown.join(', ')}. Valid scopes: ${SCOPES.join(', ')}`);
-  if (options.scopes.length === 0) throw new Error('A client needs at least one scope');
-  const scopes = [...new Set(options.scopes)] as Scope[];
+  const scopes = checkScopes(options.scopes);
   const clientId = `rlc_${randomBytes(12).toString('hex')}`;
   const secret = generateSecret('rls');
   await insertClient(companyId, { clientId, secretHash: hashSecret(pepper, secret), name: options.name ?? null, scopes }, db);
   return { client_id: clientId, client_secret: secret, scopes };
+}
+
+/**
+ * Gives the client a new secret, returned this once. The old secret stops working, and so does
+ * every token issued until now (the token epoch is raised): a secret is rotated because it may
+ * have leaked, and so may the tokens it got.
+ */
+export async function rotateClientSecret(clientId: string, pepper: Buffer, db: Queryable): Promise<{ client_id: string; client_secret: string } | undefined> {
+  const secret = generateSecret('rls');
+  const row = await replaceClientSecret(clientId, hashSecret(pepper, secret), db);
+  return row && { client_id: row.client_id, client_secret: secret };
+}
+
+/** Replaces the client's scopes; its live tokens keep only the scopes it still has. */
+export async function changeClientScopes(clientId: string, scopes: string[], db: Queryable): Promise<ClientRow | undefined> {
+  return setClientScopes(clientId, checkScopes(scopes), db);
+}
+
+function checkScopes(requested: string[]): Scope[] {
+  const unknown = requested.filter((s) => !isScope(s));
+  if (unknown.length > 0) throw new Error(`Unknown scope(s): ${unknown.join(', ')}. Valid scopes: ${SCOPES.join(', ')}`);
+  if (requested.length === 0) throw new Error('A client needs at least one scope');
+  return [...new Set(requested)] as Scope[];
 }

@@ -12,7 +12,7 @@ export interface Database {
 /** DATABASE_URL if set, else the embedded server in DATA_DIR, started (or shared) as `role`. */
 export async function openDatabase(config: Config, log: Logger, role?: Role): Promise<Database> {
   const server = config.databaseUrl ? undefined : await startEmbedded(config.dataDir, log, { role });
-  const pool = createPool(config.databaseUrl ?? server!.url, config.databasePoolSize);
+  const pool = createPool(config.databaseUrl ?? server!.url, config.databasePoolSize, config.database);
   return {
     pool,
     embedded: server !== undefined,

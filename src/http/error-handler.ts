@@ -1,14 +1,30 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { databaseUnavailable } from '../db/unavailable.js';
 import { ApiError, errors } from './errors.js';
 import { validationDetails } from './validation.js';
 
-/** Writes every error as the envelope; 5xx answers stay generic, the stack goes to the log. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Writes every error as the envelope; 5xx answers stay generic, the stack goes to the log. A
+ * path that exists under other methods is a 405 with `Allow`, not a 404: every route is also
+ * entered in a router of its own, which only answers "which methods has this path".
+ */
 export function registerErrorHandling(app: FastifyInstance): void {
+  const known = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 200 });
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) known.on(method as HTTPMethod, route.url, () => {});
+  });
   app.setErrorHandler((error: FastifyError, request, reply) => send(toApiError(error, request), reply));
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]!.slice(0, 200);
-    return send(errors.routeNotFound(request.method, path), reply);
+    const path = request.url.split('?')[0]!;
+    const allowed = METHODS.filter((method) => known.find(method, path) !== null);
+    if (allowed.length > 0) {
+      reply.header('Allow', allowed.join(', '));
+      return send(errors.methodNotAllowed(request.method, allowed), reply);
+    }
+    return send(errors.routeNotFound(request.method, path.slice(0, 200)), reply);
   });
 }
 

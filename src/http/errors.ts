@@ -31,6 +31,8 @@ export const errors = {
   missingScope: (scope: string) => new ApiError(403, `Required scope "${scope}" not found in token`),
   accessDenied: (what: 'followup' | 'debt') => new ApiError(403, `Access denied to this ${what}`),
   notFound: (what: 'Followup' | 'Debt') => new ApiError(404, `${what} not found`),
+  methodNotAllowed: (method: string, allowed: readonly string[]) =>
+    new ApiError(405, `Method ${method.slice(0, 20)} is not allowed here; allowed: ${allowed.join(', ')}`),
   routeNotFound: (method: string, path: string) => new ApiError(404, `Route ${method} ${path} not found`),
   malformedUrl: () => new ApiError(400, 'Malformed URL: invalid percent-encoding'),
   pathParameterTooLong: () => new ApiError(414, 'A path parameter of the URL is too long'),

@@ -6,6 +6,25 @@ const Status = Type.Object({ status: Type.String() });
 
 /** Liveness and readiness probes for load balancers and orchestrators. */
 export const opsRoutes: FastifyPluginAsync<{ pool: Pool }> = async (app, { pool }) => {
+  // Someone who opens the server's address in a browser or with curl learns where to go.
+  app.get('/', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Where the API reference is',
+      response: {
+        200: Type.Object({
+          error: Type.Literal(false),
+          message: Type.String(),
+          data: Type.Object({ docs: Type.String(), openapi: Type.String(), api: Type.String() }),
+        }),
+      },
+    },
+  }, async () => ({
+    error: false as const,
+    message: 'Relance API: the interactive reference is at /docs',
+    data: { docs: '/docs', openapi: '/openapi.json', api: '/external-api/v1' },
+  }));
+
   app.get('/health', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Status } } }, async () => ({
     status: 'ok',
   }));

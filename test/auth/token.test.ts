@@ -215,9 +215,10 @@ describe('POST /token: request errors', () => {
     }
   });
 
-  test('GET /token is not a route', async () => {
+  test('GET /token is a 405 naming the method the path takes', async () => {
     const response = await ctx.app.inject({ method: 'GET', url: '/token' });
-    assert.equal(response.statusCode, 404);
+    assert.equal(response.statusCode, 405);
+    assert.equal(response.headers.allow, 'POST');
     assert.equal(body(response).error, true);
   });
 });

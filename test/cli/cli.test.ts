@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys, loadMasterKey } from '../../src/security/keys.js';
-import { holdEmbedded, postmastersOf, REPO_ROOT, sandbox } from '../helpers/processes.js';
+import { holdEmbedded, postmastersOf, REPO_ROOT, sandbox, waitFor } from '../helpers/processes.js';
 import {
   printedObject, runCli, startServe, stdoutObjects, tokenFor, waitForDemo, waitForListening, type CliResult,
 } from '../helpers/relance-cli.js';
@@ -153,12 +153,14 @@ describe('relance serve', () => {
   test('prints the demo credentials and a curl example that works as printed; SIGTERM stops it cleanly', TIMEOUT, async () => {
     const dir = await box.dataDir();
     const serve = startServe(box, dir);
-    const demo = await waitForDemo(serve);
+    const demo = await waitForDemo(serve, dir);
     const baseUrl = await waitForListening(serve);
     assert.match(baseUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.notEqual(new URL(baseUrl).port, '0', 'PORT=0 prints the port actually bound');
     assert.deepEqual(Object.keys(demo), ['company_id', 'client_id', 'client_secret', 'scopes', 'debt_id']);
-    assert.equal(stdoutObjects(serve).filter((o) => o.demo).length, 1, 'the demo credentials are printed once');
+    assert.equal((await stat(join(dir, 'demo-credentials.json'))).mode & 0o777, 0o600, 'the credentials file is for its owner only');
+    assert.ok(serve.stderr.includes(`client_secret  ${demo.client_secret}`), 'the secret is shown on stderr');
+    assert.ok(!serve.stdout.includes(demo.client_secret), 'never in the JSON log stream on stdout');
 
     const curl = await serve.waitFor('the curl example on stderr', () => /Try it:\n\n([\s\S]+?)\n\n/.exec(serve.stderr)?.[1]);
     assert.ok(serve.stderr.includes(`Relance is running on ${baseUrl}`));
@@ -191,6 +193,17 @@ describe('relance serve', () => {
       signal: AbortSignal.timeout(10_000),
     });
     assert.equal(read.status, 200, 'a client created by the CLI works against the running server');
+
+    // Disabled from another process, the client's live token stops working at once.
+    assert.deepEqual(printedObject(await runCli(box, dir, ['client', 'disable', '--client', reader.client_id])), { client_id: reader.client_id, disabled: true });
+    const refused = await waitFor('the disabled client\'s token to be refused', async () => {
+      const response = await fetch(`${baseUrl}/external-api/v1/followups/${created.data.id}`, {
+        headers: { authorization: `Bearer ${readerToken}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      return response.status === 401 ? response.status : undefined;
+    }, 5_000);
+    assert.equal(refused, 401);
 
     serve.kill('SIGTERM');
     const stopped = await serve.waitForExit(45_000);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isRunning, postmastersOf, sandbox, waitFor, within, type Child } from '../helpers/processes.js';
-import { startServe, stdoutObjects, tokenFor, waitForDemo, waitForListening, type Demo } from '../helpers/relance-cli.js';
+import { announcedDemo, startServe, tokenFor, waitForDemo, waitForListening, type Demo } from '../helpers/relance-cli.js';
 
 const box = sandbox();
 const TIMEOUT = { timeout: 180_000 };
@@ -72,7 +72,7 @@ async function getFollowup(baseUrl: string, token: string, id: string): Promise<
 async function firstServe(): Promise<{ dir: string; serve: Child; demo: Demo; baseUrl: string; token: string }> {
   const dir = await box.dataDir();
   const serve = startServe(box, dir);
-  const demo = await waitForDemo(serve);
+  const demo = await waitForDemo(serve, dir);
   const baseUrl = await waitForListening(serve);
   const token = await tokenFor(baseUrl, demo.client_id, demo.client_secret);
   return { dir, serve, demo, baseUrl, token };
@@ -82,7 +82,7 @@ async function firstServe(): Promise<{ dir: string; serve: Child; demo: Demo; ba
 async function assertAllSurvive(dir: string, demo: Demo, acknowledged: Acknowledged[]): Promise<void> {
   const serve = startServe(box, dir);
   const baseUrl = await waitForListening(serve);
-  assert.equal(stdoutObjects(serve).some((o) => o.demo), false, 'no second demo on a database that has data');
+  assert.equal(announcedDemo(serve), false, 'no second demo on a database that has data');
   const token = await tokenFor(baseUrl, demo.client_id, demo.client_secret);
   const missing: string[] = [];
   for (let i = 0; i < acknowledged.length; i += 16) {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Child, Sandbox } from './processes.js';
 import { relanceEnv } from './processes.js';
 
@@ -59,8 +61,22 @@ export interface Demo {
   debt_id: string;
 }
 
-export function waitForDemo(child: Child): Promise<Demo> {
-  return child.waitFor('the demo credentials', () => stdoutObjects(child).find((o) => o.demo)?.demo as Demo | undefined);
+const DEMO_ANNOUNCED = 'A demo company, API client and debt were created';
+
+/**
+ * The demo credentials of a first `serve`: announced on stderr (never on stdout, the log
+ * stream) and kept in DATA_DIR/demo-credentials.json, which is read here once it is announced.
+ */
+export function waitForDemo(child: Child, dataDir: string): Promise<Demo> {
+  return child.waitFor('the demo credentials', () => {
+    if (!child.stderr.includes(DEMO_ANNOUNCED)) return undefined;
+    return JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as Demo;
+  });
+}
+
+/** Whether `serve` announced demo credentials (it must only on an empty database). */
+export function announcedDemo(child: Child): boolean {
+  return child.stderr.includes(DEMO_ANNOUNCED);
 }
 
 /** A bearer token for a client, over real HTTP. */

@@ -50,12 +50,36 @@ function logSink(): { logger: pino.Logger; lines: () => any[] } {
 describe('the error envelope', () => {
   test('an unknown route is 404', async () => {
     for (const [method, url] of [
-      ['GET', '/'], ['GET', '/nope'], ['GET', '/external-api/v2/followups'], ['POST', `${API}/nope`],
-      ['DELETE', `${API}/followups/x`], ['GET', '/external-api/v1'], ['OPTIONS', `${API}/followups`],
+      ['GET', '/nope'], ['GET', '/external-api/v2/followups'], ['POST', `${API}/nope`], ['GET', '/external-api/v1'],
+      ['DELETE', `${API}/nope/x`],
     ] as const) {
       const response = await ctx.app.inject({ method, url });
       assertEnvelope(response, 404, `Route ${method} ${url} not found`);
     }
+  });
+
+  test('a known path with another method is a 405 with Allow', async () => {
+    for (const [method, url, allow] of [
+      ['DELETE', `${API}/followups/x`, 'GET, HEAD, PUT, PATCH'],
+      ['OPTIONS', `${API}/followups`, 'GET, HEAD, POST'],
+      ['PUT', `${API}/debts`, 'GET, HEAD, POST'],
+      ['POST', '/health', 'GET, HEAD'],
+      ['DELETE', '/token/revoke', 'POST'],
+    ] as const) {
+      const response = await ctx.app.inject({ method, url });
+      assertEnvelope(response, 405, `Method ${method} is not allowed here; allowed: ${allow}`);
+      assert.equal(response.headers.allow, allow);
+    }
+  });
+
+  test('GET / points to the reference', async () => {
+    const response = await ctx.app.inject({ method: 'GET', url: '/' });
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(body(response), {
+      error: false,
+      message: 'Relance API: the interactive reference is at /docs',
+      data: { docs: '/docs', openapi: '/openapi.json', api: '/external-api/v1' },
+    });
   });
 
   test('the 404 message does not echo the query string and is bounded in length', async () => {
