@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { before, describe, test } from 'node:test';
-import { holdEmbedded, postmastersOf, sandbox } from '../helpers/processes.js';
+import { holdEmbedded, postmastersOf, relanceEnv, sandbox, waitFor } from '../helpers/processes.js';
 import { printedObject, runCli, type CliResult } from '../helpers/relance-cli.js';
 import { join } from 'node:path';
 
@@ -72,6 +72,20 @@ describe('client lifecycle commands', { concurrency: 3 }, () => {
       assertFails(await runCli(box, dir, ['client', command, '--client', 'rlc_nobody']), /--client: no such client/, 2);
     }
     assertFails(await runCli(box, dir, ['client', 'disable']), /--client is required/, 2);
+  });
+});
+
+describe('npm start', () => {
+  test('SIGTERM to `npm start` (what systemd or docker stop send) stops Relance and its PostgreSQL', TIMEOUT, async () => {
+    const dir = await box.dataDir();
+    const npm = box.spawn('npm', ['start'], { env: relanceEnv(dir, { PORT: '0', LOG_LEVEL: 'info' }), detached: true, label: 'npm start' });
+    await npm.waitFor('the server to listen', () => npm.stdoutLines.find((line) => line.includes('Server listening at')));
+    assert.equal(postmastersOf(join(dir, 'pg')).length, 1);
+    npm.kill('SIGTERM');
+    await npm.waitForExit();
+    // npm's own child must have been the server itself, not a shell that dies and orphans it.
+    await waitFor('PostgreSQL to stop', () => (postmastersOf(join(dir, 'pg')).length === 0 ? true : undefined), 30_000);
+    assert.match(npm.stdout, /shutting down: finishing in-flight requests/);
   });
 });
 
