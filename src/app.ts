@@ -13,6 +13,7 @@ import { debtRoutes } from './debts/routes.js';
 import { enumRoutes } from './enums/routes.js';
 import { followupListRoutes } from './followups/list-routes.js';
 import { followupRoutes } from './followups/routes.js';
+import { limitClientConcurrency } from './http/client-concurrency.js';
 import { onClientError } from './http/client-error.js';
 import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { ErrorResponseSchema, errors } from './http/errors.js';
@@ -102,6 +103,8 @@ export async function buildApp({
       'request',
     );
   });
+
+  limitClientConcurrency(app, http.clientConcurrency);
 
   await app.register(swagger, {
     openapi: {

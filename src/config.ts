@@ -15,6 +15,8 @@ export interface HttpLimits {
   maxConnections: number;
   /** On SIGTERM, in-flight requests get this long to finish before their sockets are closed. */
   shutdownGraceMs: number;
+  /** Requests one API client may have in progress at once in a process; more are a 429. */
+  clientConcurrency: number;
 }
 
 export interface DatabaseLimits {
@@ -39,6 +41,7 @@ export function defaultHttpLimits(): HttpLimits {
     socketTimeoutMs: 60_000,
     maxConnections: defaultMaxConnections(),
     shutdownGraceMs: 10_000,
+    clientConcurrency: 20,
   };
 }
 
@@ -123,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     socketTimeoutMs: integer('SOCKET_TIMEOUT_MS', http.socketTimeoutMs, 1_000, 3_600_000),
     maxConnections: integer('MAX_CONNECTIONS', http.maxConnections, 1, 1_000_000),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', http.shutdownGraceMs, 0, 600_000),
+    clientConcurrency: integer('CLIENT_CONCURRENCY_LIMIT', http.clientConcurrency, 1, 100_000),
   };
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) problems.push('HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
   const database: DatabaseLimits = {

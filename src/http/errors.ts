@@ -42,6 +42,8 @@ export const errors = {
   unsupportedMediaType: () => new ApiError(415, 'Unsupported Content-Type: send application/json'),
   /** Overload and database outages: the same request may succeed a little later. */
   serviceUnavailable: (reason: Unavailable) => new ApiError(503, UNAVAILABLE[reason].message, undefined, UNAVAILABLE[reason].retryAfter),
+  tooManyConcurrentRequests: (limit: number) =>
+    new ApiError(429, `Too many concurrent requests from this client (limit: ${limit}): retry shortly`, undefined, 1),
   requestTimeout: () => new ApiError(408, 'Request timed out'),
   internal: (requestId: string) => new ApiError(500, `Internal server error (request id ${requestId})`),
 };
