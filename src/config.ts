@@ -41,7 +41,7 @@ export function defaultHttpLimits(): HttpLimits {
     socketTimeoutMs: 60_000,
     maxConnections: defaultMaxConnections(),
     shutdownGraceMs: 10_000,
-    clientConcurrency: 20,
+    clientConcurrency: 50,
   };
 }
 
@@ -75,6 +75,8 @@ export interface Config {
   http: HttpLimits;
   database: DatabaseLimits;
   clientStateTtlMs: number;
+  /** Background jobs: run by `serve` unless off, and by `relance worker`. */
+  worker: { enabled: boolean; concurrency: number; purgeSchedule: string };
 }
 
 export class ConfigError extends Error {
@@ -100,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return value;
   };
 
+  if (env.WORKER && !['on', 'off'].includes(env.WORKER)) problems.push('WORKER must be on or off');
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// connection URL');
@@ -147,6 +150,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: limits,
     database,
     clientStateTtlMs: integer('CLIENT_STATE_TTL_MS', DEFAULT_CLIENT_STATE_TTL_MS, 0, 600_000),
+    worker: {
+      enabled: (env.WORKER || 'on') === 'on',
+      concurrency: integer('WORKER_CONCURRENCY', 2, 1, 100),
+      // Checked by graphile-worker's own parser when the worker starts.
+      purgeSchedule: env.PURGE_SCHEDULE || '*/10 * * * *',
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

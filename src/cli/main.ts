@@ -8,7 +8,8 @@ import { explainFailure } from './failure.js';
 
 const USAGE = `Usage: relance <command> [options]
 
-  serve                                   migrate and serve the API
+  serve                                   migrate and serve the API (and run the background jobs, unless WORKER=off)
+  worker                                  migrate and run only the background jobs
   migrate                                 apply pending database migrations
   company create --name N                 create a company (tenant)
   client create --company ID --scopes "a b" [--name N]

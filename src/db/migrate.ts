@@ -1,3 +1,4 @@
+import { Logger, runMigrations } from 'graphile-worker';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Pool } from './pool.js';
@@ -6,8 +7,23 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 // Arbitrary constant: serialises migrators when several processes start at once.
 const LOCK_ID = 7_305_221_001;
 
-/** Applies the numbered SQL files not yet applied, each in its own transaction. */
+/**
+ * Applies the numbered SQL files not yet applied, each in its own transaction, then
+ * graphile-worker's own migrations (its `graphile_worker` schema holds the background jobs).
+ * Returns the names of Relance's files applied.
+ */
 export async function migrate(pool: Pool): Promise<string[]> {
+  const migrated = await migrateRelance(pool);
+  await runMigrations({ pgPool: pool, logger: QUIET });
+  return migrated;
+}
+
+// graphile-worker logs each of its migrations at info level; Relance reports its own.
+const QUIET = new Logger(() => (level, message) => {
+  if (level === 'error') process.stderr.write(`graphile-worker: ${message}\n`);
+});
+
+async function migrateRelance(pool: Pool): Promise<string[]> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
   const client = await pool.connect();
   try {

@@ -26,8 +26,10 @@ export function createPool(url: string, max: number, limits: DatabaseLimits = DE
     idle_in_transaction_session_timeout: 60_000,
     keepAlive: true,
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection must not crash the process: idle, the pool drops it; in use,
+  // its query fails and the request answers 503.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 /** SQLSTATEs after which the same work, run again, can succeed: deadlock, serialization failure. */

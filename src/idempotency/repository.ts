@@ -34,3 +34,16 @@ export async function findResponse(companyId: number, key: string, db: Queryable
   );
   return rows[0];
 }
+
+/**
+ * Deletes up to `limit` keys older than 24 hours, of every company: a maintenance sweep, the one
+ * query here not scoped to a company. Returns how many went.
+ */
+export async function deleteExpiredKeys(limit: number, db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+       SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT $1))`,
+    [limit],
+  );
+  return rowCount ?? 0;
+}

@@ -16,23 +16,13 @@ import { createPool } from '../../src/db/pool.js';
 import { createDebt } from '../../src/debts/service.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys } from '../../src/security/keys.js';
+import { freshDatabase } from '../helpers/database.js';
 import { API, body } from '../helpers/setup.js';
 
 test('on a database whose default time zone is Europe/Paris, timestamps and history stay exact', { timeout: 120_000 }, async () => {
-  const base = process.env.TEST_DATABASE_URL!;
-  const name = `relance_tz_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.query(`ALTER DATABASE ${name} SET timezone = 'Europe/Paris'`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
+  const url = new URL(await freshDatabase((admin, name) => admin.query(`ALTER DATABASE ${name} SET timezone = 'Europe/Paris'`).then(() => {})));
   const pool = createPool(url.toString(), 2);
-  after(async () => {
-    await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  });
+  after(() => pool.end());
 
   const plain = new pg.Client({ connectionString: url.toString() });
   await plain.connect();

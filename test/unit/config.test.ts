@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       http: defaultHttpLimits(),
       database: DEFAULT_DATABASE_LIMITS,
       clientStateTtlMs: 5_000,
+      worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
     });
   });
 
@@ -46,7 +47,13 @@ describe('loadConfig', () => {
       host: '0.0.0.0', port: 8080, dataDir: '/var/lib/relance', databaseUrl: URL, databasePoolSize: 25,
       secretKey: HEX_KEY, logLevel: 'warn', publicUrl: 'https://relance.example.com',
       http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS, clientStateTtlMs: 5_000,
+      worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
     });
+
+  test('the background worker can be turned off for API-only processes, and sized', () => {
+    assert.deepEqual(loadConfig({ WORKER: 'off', WORKER_CONCURRENCY: '4', PURGE_SCHEDULE: '0 * * * *' }).worker, { enabled: false, concurrency: 4, purgeSchedule: '0 * * * *' });
+    assert.deepEqual(problemsOf({ WORKER: 'maybe' }), ['WORKER must be on or off']);
+  });
   });
 
   test('every timeout and cap is read from its variable, and checked', () => {

@@ -1,0 +1,68 @@
+import { Logger, parseCrontab, run, type LogLevel, type Runner } from 'graphile-worker';
+import type { Logger as Pino } from 'pino';
+import type { Config } from '../config.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { StartRefused } from '../start-refused.js';
+import { crontab, TASKS } from './tasks.js';
+
+export interface WorkerSettings {
+  /** Jobs run at once by this process. */
+  concurrency: number;
+  /** When the idempotency-key purge runs (cron syntax, UTC). */
+  purgeSchedule: string;
+}
+
+export interface Worker {
+  /** Stops taking jobs and waits for the running ones to finish. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the background tasks on graphile-worker (jobs in PostgreSQL, taken with FOR UPDATE SKIP
+ * LOCKED, woken by LISTEN/NOTIFY, retried with exponential backoff), in as many processes as
+ * wanted. `pool` should be the worker's own, so that jobs never take the API's connections.
+ * Signals are the caller's: it stops the worker in its own shutdown order.
+ */
+export async function startWorker(pool: Pool, log: Pino, settings: WorkerSettings): Promise<Worker> {
+  const runner: Runner = await run({
+    pgPool: pool,
+    taskList: TASKS,
+    crontab: crontab(settings.purgeSchedule),
+    concurrency: settings.concurrency,
+    noHandleSignals: true,
+    logger: workerLogger(log.child({ component: 'worker' })),
+  });
+  return { stop: () => runner.stop() };
+}
+
+/**
+ * The worker of a process (`serve`, `relance worker`), on a pool of its own sized for its
+ * concurrency (graphile-worker also keeps one connection listening): jobs never take the API's
+ * connections. Stopping it drains the running jobs, then closes that pool.
+ */
+export async function startProcessWorker(url: string, config: Config, log: Pino): Promise<Worker> {
+  try {
+    parseCrontab(crontab(config.worker.purgeSchedule));
+  } catch (error) {
+    throw new StartRefused(`PURGE_SCHEDULE "${config.worker.purgeSchedule}" is not a cron schedule (minute hour day month weekday, in UTC): ${(error as Error).message}`);
+  }
+  const pool = createPool(url, config.worker.concurrency + 2, config.database);
+  try {
+    const worker = await startWorker(pool, log, config.worker);
+    return {
+      stop: async () => {
+        await worker.stop();
+        await pool.end();
+      },
+    };
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+}
+
+const LEVELS: Record<LogLevel, 'error' | 'warn' | 'info' | 'debug'> = { error: 'error', warning: 'warn', info: 'info', debug: 'debug' };
+
+function workerLogger(log: Pino): Logger {
+  return new Logger(() => (level, message, meta) => log[LEVELS[level]]({ ...meta }, message));
+}

@@ -1,0 +1,117 @@
+/**
+ * The job runner (graphile-worker) and its first real job, the idempotency-key purge: a job
+ * enqueued in a transaction exists if and only if the transaction commits; a job added while no
+ * worker runs is done once one starts, also after a restart; the purge deletes only expired keys
+ * and never runs twice at once, even with two workers taking jobs side by side.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import pino from 'pino';
+import { createPool, transaction } from '../../src/db/pool.js';
+import { enqueue } from '../../src/jobs/queue.js';
+import { startWorker, type Worker } from '../../src/jobs/worker.js';
+import { waitFor } from '../helpers/processes.js';
+import { setup } from '../helpers/setup.js';
+
+const ctx = await setup();
+const log = pino({ level: 'silent' });
+const SETTINGS = { concurrency: 2, purgeSchedule: '*/10 * * * *' };
+
+/** A worker on a pool of its own, as in a separate process; stopped after the file's tests. */
+async function worker(): Promise<Worker> {
+  const pool = createPool(process.env.TEST_DATABASE_URL!, 4);
+  const started = await startWorker(pool, log, SETTINGS);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await started.stop();
+    await pool.end();
+  };
+  after(stop);
+  return { stop };
+}
+
+/** Idempotency keys of a fresh company, `age` old. */
+async function keys(count: number, age: string): Promise<{ companyId: number; prefix: string }> {
+  const tenant = await ctx.tenant();
+  const prefix = randomBytes(4).toString('hex');
+  await ctx.pool.query(
+    `INSERT INTO idempotency_keys (company_id, key, request_hash, created_at)
+     SELECT $1, $2 || '-' || n, '\\x00'::bytea, now() - $3::interval FROM generate_series(1, $4) AS n`,
+    [tenant.companyId, prefix, age, count],
+  );
+  return { companyId: tenant.companyId, prefix };
+}
+
+async function remaining({ companyId }: { companyId: number }): Promise<number> {
+  const { rows } = await ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM idempotency_keys WHERE company_id = $1', [companyId]);
+  return rows[0]!.n;
+}
+
+async function pendingJobs(task: string, key?: string): Promise<number> {
+  const { rows } = await ctx.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier = $1 AND ($2::text IS NULL OR key = $2)',
+    [task, key ?? null],
+  );
+  return rows[0]!.n;
+}
+
+const until = (what: string, check: () => Promise<boolean>, ms = 30_000) => waitFor(what, async () => ((await check()) ? true : undefined), ms);
+
+describe('jobs', { concurrency: false }, () => {
+  test('a job enqueued in a transaction exists if and only if the transaction commits', async () => {
+    const key = `outbox-${randomBytes(4).toString('hex')}`;
+    const later = new Date(Date.now() + 3_600_000);
+    await assert.rejects(transaction(ctx.pool, async (tx) => {
+      await enqueue(tx, 'purge_idempotency_keys', {}, { jobKey: `${key}-rolled-back`, runAt: later });
+      throw new Error('the change fails');
+    }));
+    assert.equal(await pendingJobs('purge_idempotency_keys', `${key}-rolled-back`), 0, 'no job for a change that rolled back');
+    await transaction(ctx.pool, (tx) => enqueue(tx, 'purge_idempotency_keys', {}, { jobKey: `${key}-committed`, runAt: later }));
+    assert.equal(await pendingJobs('purge_idempotency_keys', `${key}-committed`), 1, 'the job of a committed change');
+    await ctx.pool.query('SELECT graphile_worker.remove_job($1)', [`${key}-committed`]);
+  });
+
+  test('a purge enqueued while no worker runs is done once one starts, and again after a restart; fresh keys stay', { timeout: 120_000 }, async () => {
+    const since = new Date();
+    const expired = await keys(12, '25 hours');
+    const fresh = await keys(3, '23 hours');
+    await enqueue(ctx.pool, 'purge_idempotency_keys');
+    const first = await worker();
+    await until('the expired keys to be purged', async () => (await remaining(expired)) === 0);
+    assert.equal(await remaining(fresh), 3, 'keys younger than 24 hours are kept');
+    await first.stop();
+
+    const more = await keys(5, '2 days');
+    await enqueue(ctx.pool, 'purge_idempotency_keys');
+    await worker();
+    await until('the purge after a restart', async () => (await remaining(more)) === 0);
+    const { rows } = await ctx.pool.query<{ rows_affected: string }>(
+      "SELECT rows_affected FROM maintenance_runs WHERE task = 'purge_idempotency_keys' AND started_at >= $1", [since],
+    );
+    assert.ok(rows.length >= 2, 'each run is recorded');
+    assert.equal(await remaining(fresh), 3);
+  });
+
+  test('never two purges at once, with two workers taking jobs side by side', { timeout: 120_000 }, async () => {
+    const since = new Date();
+    const expired = await keys(40_000, '3 days');
+    await worker();
+    await worker();
+    // Six jobs at once for four slots over two workers: without the lock, runs would overlap.
+    await Promise.all(Array.from({ length: 6 }, () => enqueue(ctx.pool, 'purge_idempotency_keys')));
+    await until('all purge jobs to be done', async () => (await pendingJobs('purge_idempotency_keys')) === 0, 60_000);
+    assert.equal(await remaining(expired), 0);
+    const { rows } = await ctx.pool.query<{ started_at: Date; finished_at: Date; rows_affected: string }>(
+      "SELECT started_at, finished_at, rows_affected FROM maintenance_runs WHERE task = 'purge_idempotency_keys' AND started_at >= $1 ORDER BY started_at",
+      [since],
+    );
+    assert.ok(rows.length >= 1);
+    for (let i = 1; i < rows.length; i++) {
+      assert.ok(rows[i]!.started_at >= rows[i - 1]!.finished_at, `run ${i} started before run ${i - 1} finished: ${JSON.stringify(rows)}`);
+    }
+    assert.ok(rows.reduce((n, r) => n + Number(r.rows_affected), 0) >= 40_000, 'the runs together deleted every expired key, once');
+  });
+});
