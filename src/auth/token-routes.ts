@@ -1,20 +1,12 @@
 import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
+import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Pool } from '../db/pool.js';
-import { TOKEN_TTL_SECONDS, type TokenSigner } from './access-token.js';
-import type { ClientStates } from './client-states.js';
+import { TOKEN_TTL_SECONDS } from './access-token.js';
 import { bumpTokenEpoch, clientState, revokeToken } from './clients-repository.js';
 import { authenticateClient, oauthErrorHandler, readFields, TokenError } from './oauth.js';
 import type { Scope } from './scopes.js';
 import { liveClaims } from './token-verifier.js';
-
-export interface TokenRoutesOptions {
-  pool: Pool;
-  signer: TokenSigner;
-  states: ClientStates;
-  pepper: Buffer;
-}
 
 const TokenResponse = Type.Object({
   access_token: Type.String(),
@@ -62,7 +54,8 @@ const checkedByHand = () => () => true;
  * and `POST /token/introspect` (RFC 7662); form-encoded or JSON bodies, client credentials in
  * the body or with HTTP Basic.
  */
-export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, { pool, signer, states, pepper }) => {
+export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, sealer: signer, clientStates: states, keys }) => {
+  const pepper = keys.secrets;
   // Form bodies are accepted here only; the API itself speaks JSON.
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   app.setErrorHandler(oauthErrorHandler);

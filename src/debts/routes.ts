@@ -1,13 +1,11 @@
+import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifySchemaCompiler } from 'fastify';
-import type { TokenVerifier } from '../auth/token-verifier.js';
-import type { Pool } from '../db/pool.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { pageInfo } from '../http/pagination.js';
 import { validatorCompiler } from '../http/validation.js';
-import type { IdCodec } from '../security/encrypted-id.js';
 import { parseDebtListQuery } from './list-query.js';
 import { countDebts, findDebt, listDebts } from './repository.js';
 import {
@@ -22,12 +20,6 @@ import {
 import { toDebt } from './serialize.js';
 import { createDebt, deleteDebt, updateDebt } from './service.js';
 
-export interface DebtRoutesOptions {
-  pool: Pool;
-  ids: IdCodec;
-  tokens: TokenVerifier;
-}
-
 const errorResponses = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema };
 
 /**
@@ -39,7 +31,7 @@ const bodyCheckedByService: FastifySchemaCompiler<object> = (route) =>
   route.httpPart === 'body' ? () => true : validatorCompiler(route);
 
 
-export const debtRoutes: FastifyPluginAsyncTypebox<DebtRoutesOptions> = async (app, { pool, ids, tokens }) => {
+export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens }) => {
   const read = authenticate(tokens, 'debts:read');
   const write = authenticate(tokens, 'debts:write');
   // An id that does not decrypt as a debt id is unknown, and costs no query.

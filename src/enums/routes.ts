@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
+import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { TokenVerifier } from '../auth/token-verifier.js';
 import { SCOPES } from '../auth/scopes.js';
 import { DEBT_STATUSES, WRITABLE_DEBT_STATUSES } from '../debts/schema.js';
 import { authenticate } from '../http/authenticate.js';
@@ -42,7 +42,7 @@ const ENUMS = {
 };
 
 /** `GET /enums`: every enumerated value the API uses; any valid token may read it. */
-export const enumRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenVerifier }> = async (app, { tokens }) => {
+export const enumRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { tokens }) => {
   app.get('/enums', {
     onRequest: authenticate(tokens),
     schema: {

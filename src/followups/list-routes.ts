@@ -1,3 +1,4 @@
+import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate } from '../http/authenticate.js';
 import { errors, owned } from '../http/errors.js';
@@ -7,7 +8,7 @@ import type { IdCodec } from '../security/encrypted-id.js';
 import { parseListQuery, encodeCursor, type ListRequest } from './list-query.js';
 import { countFollowups, debtCompany, listFollowups } from './list-repository.js';
 import { findFollowup, listChanges } from './repository.js';
-import { errorResponses, type FollowupRoutesOptions } from './routes.js';
+import { errorResponses } from './routes.js';
 import {
   DebtFollowupsParams,
   FollowupListResponse,
@@ -18,7 +19,7 @@ import {
 } from './schema.js';
 import { toChange, toFollowup } from './serialize.js';
 
-export const followupListRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = async (app, { pool, ids, tokens }) => {
+export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens }) => {
   const read = authenticate(tokens, 'followups:read');
 
   app.get('/followups', {

@@ -1,12 +1,10 @@
+import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import type { TokenVerifier } from '../auth/token-verifier.js';
-import type { Pool } from '../db/pool.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { readIdempotencyKey } from '../idempotency/service.js';
-import type { IdCodec } from '../security/encrypted-id.js';
 import { findFollowup } from './repository.js';
 import {
   CreatedFollowupResponse,
@@ -19,12 +17,6 @@ import {
 import { toFollowup } from './serialize.js';
 import { changeFollowup, createFollowup, type Caller } from './service.js';
 
-export interface FollowupRoutesOptions {
-  pool: Pool;
-  ids: IdCodec;
-  tokens: TokenVerifier;
-}
-
 export const errorResponses = {
   400: ErrorResponseSchema,
   401: ErrorResponseSchema,
@@ -36,7 +28,7 @@ export function callerOf(request: FastifyRequest): Caller {
   return { companyId: request.auth.companyId, source: `api:${request.auth.clientId}` };
 }
 
-export const followupRoutes: FastifyPluginAsyncTypebox<FollowupRoutesOptions> = async (app, { pool, ids, tokens }) => {
+export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens }) => {
   app.post('/followups', {
     onRequest: authenticate(tokens, 'followups:write'),
     schema: {

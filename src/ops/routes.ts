@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
+import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Pool } from '../db/pool.js';
 
 const Status = Type.Object({ status: Type.String() });
 
 /** Liveness and readiness probes for load balancers and orchestrators. */
-export const opsRoutes: FastifyPluginAsync<{ pool: Pool }> = async (app, { pool }) => {
+export const opsRoutes: FastifyPluginAsync<AppContext> = async (app, { pool }) => {
   // Someone who opens the server's address in a browser or with curl learns where to go.
   app.get('/', {
     schema: {
