@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../app-context.js';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { TOKEN_TTL_SECONDS } from './access-token.js';
 import { bumpTokenEpoch, clientState, revokeToken } from './clients-repository.js';
 import { authenticateClient, oauthErrorHandler, readFields, TokenError } from './oauth.js';
@@ -85,6 +85,14 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
     return { access_token: token, token_type: 'Bearer' as const, expires_in: TOKEN_TTL_SECONDS, scope: granted.join(' ') };
   });
 
+  /** Revocation and introspection both take an authenticated client and the token it asks about. */
+  const tokenRequest = async (request: FastifyRequest) => {
+    const body = readFields(request.body, ['token', 'token_type_hint', 'client_id', 'client_secret']);
+    const client = await authenticateClient(request, body, pool, pepper);
+    if (!body.token) throw new TokenError('invalid_request', 'token is required');
+    return { client, token: body.token };
+  };
+
   app.post('/token/revoke', {
     schema: {
       ...oauth('Revoke an access token (RFC 7009)', TokenOnlyRequest, Type.Object({})),
@@ -93,10 +101,8 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
     },
     validatorCompiler: checkedByHand,
   }, async (request) => {
-    const body = readFields(request.body, ['token', 'token_type_hint', 'client_id', 'client_secret']);
-    const client = await authenticateClient(request, body, pool, pepper);
-    if (!body.token) throw new TokenError('invalid_request', 'token is required');
-    const claims = signer.verify(body.token);
+    const { client, token } = await tokenRequest(request);
+    const claims = signer.verify(token);
     if (claims && claims.clientRowId === client.id) {
       if (claims.tokenId !== undefined) await revokeToken(client.id, claims.tokenId, new Date(claims.exp * 1000), pool);
       // A token from before token ids can only be ended with all its client's tokens so far.
@@ -113,10 +119,8 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
     },
     validatorCompiler: checkedByHand,
   }, async (request) => {
-    const body = readFields(request.body, ['token', 'token_type_hint', 'client_id', 'client_secret']);
-    const client = await authenticateClient(request, body, pool, pepper);
-    if (!body.token) throw new TokenError('invalid_request', 'token is required');
-    const sealed = signer.verify(body.token);
+    const { client, token } = await tokenRequest(request);
+    const sealed = signer.verify(token);
     if (!sealed || sealed.companyId !== client.company_id) return { active: false };
     // Read afresh, not from the cache: introspection is the authoritative answer.
     const state = await clientState(sealed.clientRowId, pool);

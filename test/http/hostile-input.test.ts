@@ -15,9 +15,7 @@ import { API, body, setup } from '../helpers/setup.js';
 const ctx = await setup();
 const tenant = await ctx.tenant();
 const debtId = await tenant.debt();
-const followupId: string = body(
-  await ctx.app.inject({ method: 'POST', url: `${API}/followups`, headers: tenant.auth, payload: { debt_id: debtId } }),
-).data.id;
+const followupId = await tenant.followup(debtId);
 
 /** Fields declared as strings (nullable ones too) by a body schema. */
 function stringFields(schema: { properties: object }): string[] {
