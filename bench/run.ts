@@ -20,7 +20,7 @@ import { buildApp } from '../src/app.js';
 import { createClient } from '../src/auth/client-service.js';
 import { SCOPES } from '../src/auth/scopes.js';
 import { insertCompany } from '../src/companies/repository.js';
-import { loadConfig } from '../src/config.js';
+import { defaultHttpLimits, loadConfig } from '../src/config.js';
 import { startEmbedded } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool, type Pool } from '../src/db/pool.js';
@@ -124,7 +124,10 @@ async function startRelance(): Promise<Relance> {
 
   const keys = deriveKeys(randomBytes(32));
   // Request logs are written at info level: the benchmark measures the service, not the log sink.
-  const app = await buildApp({ pool, keys, logger: pino({ level: 'warn' }) });
+  // Every connection uses one client's token: the per-client concurrency cap (a 429 past it) is
+  // not what is measured, so it is set above the number of connections.
+  const http = { ...defaultHttpLimits(), clientConcurrency: 10_000 };
+  const app = await buildApp({ pool, keys, logger: pino({ level: 'warn' }), http });
   cleanups.push(() => app.close());
   const origin = await app.listen({ host: '127.0.0.1', port: 0 });
   return { origin, pool, floorPool, keys, postgresVersion: version[0]!.server_version };
