@@ -17,6 +17,7 @@ import { onClientError } from './http/client-error.js';
 import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { ErrorResponseSchema, errors } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
+import { openApiOptions } from './http/openapi.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
 import { opsRoutes } from './ops/routes.js';
@@ -104,17 +105,7 @@ export async function buildApp({
 
   limitClientConcurrency(app, http.clientConcurrency);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Relance API',
-        version: '1.0.0',
-        description: 'Debt-collection followups, wire-compatible with the GetBill External API v1 followups endpoints.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    },
-  });
+  await app.register(swagger, openApiOptions());
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -12,3 +12,14 @@ export type Scope = (typeof SCOPES)[number];
 export function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
 }
+
+/** What each scope allows, as the published document shows it. */
+export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
+  'followups:read': 'Read followups, their lists and history',
+  'followups:write': 'Create and update followups',
+  'debts:read': 'Read debts and their lists',
+  'debts:write': 'Create, update and delete debts',
+  'payments:write': 'Record payments (no endpoint yet)',
+  'webhooks:read': 'Read webhook subscriptions (no endpoint yet)',
+  'webhooks:write': 'Manage webhook subscriptions (no endpoint yet)',
+};

@@ -1,20 +1,28 @@
 import formbody from '@fastify/formbody';
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { named, publishedWith, withResponseHeaders } from '../http/openapi-schema.js';
 import { TOKEN_TTL_SECONDS } from './access-token.js';
 import { bumpTokenEpoch, clientState, revokeToken } from './clients-repository.js';
 import { authenticateClient, oauthErrorHandler, readFields, TokenError } from './oauth.js';
 import type { Scope } from './scopes.js';
 import { liveClaims } from './token-verifier.js';
 
-const TokenResponse = Type.Object({
-  access_token: Type.String(),
+const TokenResponse = named('AccessToken', Type.Object({
+  access_token: Type.String({ description: 'Send it as `Authorization: Bearer <access_token>`' }),
   token_type: Type.Literal('Bearer'),
-  expires_in: Type.Integer({ examples: [TOKEN_TTL_SECONDS] }),
-  scope: Type.String({ description: 'Space-separated scopes granted' }),
-});
-const TokenErrorResponse = Type.Object({ error: Type.String(), error_description: Type.String() });
+  expires_in: Type.Integer({ description: 'Seconds the token is valid', examples: [TOKEN_TTL_SECONDS] }),
+  scope: Type.String({ description: 'Space-separated scopes granted', examples: ['followups:read followups:write'] }),
+}, { description: 'An access token (RFC 6749 §5.1)' }));
+const TOKEN_ERRORS = [
+  'invalid_request', 'invalid_client', 'invalid_grant', 'invalid_scope', 'unsupported_grant_type', 'unsupported_token_type',
+  'temporarily_unavailable', 'server_error',
+];
+const TokenErrorResponse = named('TokenError', Type.Object({
+  error: publishedWith(Type.String(), { enum: TOKEN_ERRORS }),
+  error_description: Type.String(),
+}, { description: 'An RFC 6749 §5.2 error' }));
 const clientCredentials = {
   client_id: Type.Optional(Type.String()),
   client_secret: Type.Optional(Type.String({ description: 'Or send both with HTTP Basic' })),
@@ -39,12 +47,18 @@ const IntrospectionResponse = Type.Object({
   sub: Type.Optional(Type.String()),
 });
 
-const oauth = (summary: string, body: object, ok: object) => ({
+// The client authenticates with HTTP Basic, or with client_id and client_secret in the body.
+const CLIENT_AUTHENTICATION: Record<string, string[]>[] = [{ clientBasic: [] }, {}];
+const oauth = (operationId: string, summary: string, body: TSchema, ok: TSchema) => ({
+  operationId,
   tags: ['auth'],
   summary,
+  security: CLIENT_AUTHENTICATION,
   consumes: ['application/x-www-form-urlencoded', 'application/json'],
   body,
-  response: { 200: ok, 400: TokenErrorResponse, 401: TokenErrorResponse, 503: TokenErrorResponse },
+  response: {
+    200: withResponseHeaders(ok, ['Cache-Control', 'Pragma']), 400: TokenErrorResponse, 401: TokenErrorResponse, 503: TokenErrorResponse,
+  },
 });
 // Bodies are checked by hand so that every failure is an RFC 6749 error.
 const checkedByHand = () => () => true;
@@ -64,7 +78,7 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
   });
 
   app.post('/token', {
-    schema: oauth('Get an access token (OAuth 2.0 client credentials)', TokenRequest, TokenResponse),
+    schema: oauth('issueToken', 'Get an access token (OAuth 2.0 client credentials)', TokenRequest, TokenResponse),
     validatorCompiler: checkedByHand,
   }, async (request) => {
     const body = readFields(request.body, ['grant_type', 'client_id', 'client_secret', 'scope']);
@@ -95,7 +109,7 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
 
   app.post('/token/revoke', {
     schema: {
-      ...oauth('Revoke an access token (RFC 7009)', TokenOnlyRequest, Type.Object({})),
+      ...oauth('revokeToken', 'Revoke an access token (RFC 7009)', TokenOnlyRequest, Type.Object({})),
       description: 'Answers 200 whether or not the token was valid, as RFC 7009 asks; a token of another client is left alone. ' +
         'Takes effect in every process within milliseconds.',
     },
@@ -114,7 +128,7 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
 
   app.post('/token/introspect', {
     schema: {
-      ...oauth('Introspect an access token (RFC 7662)', TokenOnlyRequest, IntrospectionResponse),
+      ...oauth('introspectToken', 'Introspect an access token (RFC 7662)', TokenOnlyRequest, IntrospectionResponse),
       description: 'Tokens of the calling client\'s own company only: any other token is `{"active": false}`.',
     },
     validatorCompiler: checkedByHand,

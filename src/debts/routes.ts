@@ -20,7 +20,8 @@ import {
 import { toDebt } from './serialize.js';
 import { createDebt, deleteDebt, updateDebt } from './service.js';
 
-const errorResponses = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema };
+/** A debt of another company (403) or none (404); the document adds the errors every route can answer. */
+const errorResponses = { 403: ErrorResponseSchema, 404: ErrorResponseSchema };
 
 /**
  * Debt bodies are validated by the service, with these same schemas plus the rules a schema
@@ -45,11 +46,11 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
     onRequest: write,
     validatorCompiler: bodyCheckedByService,
     schema: {
+      operationId: 'createDebt',
       tags: ['debts'],
       summary: 'Create a debt',
-      security: [{ bearer: [] }],
       body: CreateDebtBody,
-      response: { 201: DebtResponse, ...errorResponses },
+      response: { 201: DebtResponse },
     },
   }, async (request, reply) => {
     const row = await createDebt(request.auth.companyId, request.body, pool);
@@ -59,9 +60,9 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   app.get('/debts/:id', {
     onRequest: read,
     schema: {
+      operationId: 'getDebt',
       tags: ['debts'],
       summary: 'Get a debt',
-      security: [{ bearer: [] }],
       params: DebtParams,
       response: { 200: DebtResponse, ...errorResponses },
     },
@@ -73,12 +74,12 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   app.get('/debts', {
     onRequest: read,
     schema: {
+      operationId: 'listDebts',
       tags: ['debts'],
       summary: 'List debts',
       description: 'Newest first (ties by id). Filters combine with AND.',
-      security: [{ bearer: [] }],
       querystring: ListDebtsQuery,
-      response: { 200: DebtListResponse, ...errorResponses },
+      response: { 200: DebtListResponse },
     },
   }, async (request) => {
     const { filters, page } = parseDebtListQuery(request.query);
@@ -91,31 +92,34 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
     return { error: false as const, data: rows.map((row) => toDebt(row, ids)), pagination: pageInfo(page, total) };
   });
 
-  app.route({
-    method: ['PUT', 'PATCH'],
-    url: '/debts/:id',
-    onRequest: write,
-    validatorCompiler: bodyCheckedByService,
-    schema: {
-      tags: ['debts'],
-      summary: 'Update a debt (partial: only the fields sent change)',
-      security: [{ bearer: [] }],
-      params: DebtParams,
-      body: UpdateDebtBody,
-      response: { 200: DebtResponse, ...errorResponses },
-    },
-    handler: async (request) => {
-      const row = owned(await updateDebt(request.auth.companyId, debtId(request.params.id), request.body, pool), 'debt');
-      return ok('Debt updated successfully', toDebt(row, ids));
-    },
-  });
+  // One route per method, so that each has an operationId of its own.
+  for (const method of ['PUT', 'PATCH'] as const) {
+    app.route({
+      method,
+      url: '/debts/:id',
+      onRequest: write,
+      validatorCompiler: bodyCheckedByService,
+      schema: {
+        operationId: method === 'PUT' ? 'putDebt' : 'patchDebt',
+        tags: ['debts'],
+        summary: 'Update a debt (partial: only the fields sent change)',
+        params: DebtParams,
+        body: UpdateDebtBody,
+        response: { 200: DebtResponse, ...errorResponses },
+      },
+      handler: async (request) => {
+        const row = owned(await updateDebt(request.auth.companyId, debtId(request.params.id), request.body, pool), 'debt');
+        return ok('Debt updated successfully', toDebt(row, ids));
+      },
+    });
+  }
 
   app.delete('/debts/:id', {
     onRequest: write,
     schema: {
+      operationId: 'deleteDebt',
       tags: ['debts'],
       summary: 'Delete a debt and its followups',
-      security: [{ bearer: [] }],
       params: DebtParams,
       response: { 200: DeletedDebtResponse, ...errorResponses },
     },

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope, Nullable } from '../http/envelope.js';
-import { PagePagination } from '../http/pagination.js';
+import { named, publishedAs, publishedWith } from '../http/openapi-schema.js';
+import { PageQueryFields, PagePagination } from '../http/pagination.js';
+import { EnumListParam, TimestampParam } from '../http/query-params.js';
 
 export const DEBT_STATUSES = [
   'status.default.pending',
@@ -128,21 +130,22 @@ const writableFields = {
       errorMessage: 'payment_link must be an absolute http(s) URL of at most 2048 characters',
     }),
   ),
-  metadata: Nullable(
+  // Any keys: said outright for the document, where an object without properties reads as an empty one.
+  metadata: publishedWith(Nullable(
     Type.Unsafe<Record<string, unknown>>({
       type: 'object',
       description: `Free-form JSON object of your own (at most ${METADATA_MAX_BYTES} bytes as JSON, nested at most ${METADATA_MAX_DEPTH} levels)`,
       examples: [{ crm_id: 'C-1042', segment: 'b2c' }],
       errorMessage: 'metadata must be a JSON object',
     }),
-  ),
+  ), { additionalProperties: true }),
 };
 export type DebtField = keyof typeof writableFields;
 export const DEBT_FIELDS = Object.keys(writableFields) as DebtField[];
 
 const REQUIRED_ON_CREATE = ['firstname', 'lastname', 'amount', 'currency'] as const;
 
-export const CreateDebtBody = Type.Object(
+export const CreateDebtBody = named('DebtCreate', Type.Object(
   {
     ...Type.Pick(Type.Object(writableFields), REQUIRED_ON_CREATE).properties,
     ...Type.Partial(Type.Omit(Type.Object(writableFields), REQUIRED_ON_CREATE)).properties,
@@ -162,7 +165,7 @@ export const CreateDebtBody = Type.Object(
       country: 'FR',
     }],
   },
-);
+));
 export type CreateDebtBody = Static<typeof CreateDebtBody>;
 
 const statusField = Type.Unsafe<(typeof WRITABLE_DEBT_STATUSES)[number]>({
@@ -172,21 +175,24 @@ const statusField = Type.Unsafe<(typeof WRITABLE_DEBT_STATUSES)[number]>({
   errorMessage: `Invalid debt status. Valid statuses are: ${WRITABLE_DEBT_STATUSES.join(', ')}`,
 });
 
-export const UpdateDebtBody = Type.Object(
+export const UpdateDebtBody = named('DebtUpdate', Type.Object(
   { status: Type.Optional(statusField), ...Type.Partial(Type.Object(writableFields)).properties },
   {
     description: 'Only the fields sent change; `null` clears a nullable field. Read-only fields are ignored if sent.',
     examples: [{ status: 'status.default.in_progress', phone: null, email: 'jane@example.org' }],
   },
-);
+));
 export type UpdateDebtBody = Static<typeof UpdateDebtBody>;
 
-const ts = (description: string) => Type.String({ description, examples: ['2024-01-25T10:00:00+00:00'] });
+// Formats are for the document only: the serializer would write a null date-time as "".
+const ts = (description: string) =>
+  publishedWith(Type.String({ description, examples: ['2024-01-25T10:00:00+00:00'] }), { format: 'date-time' });
+const day = () => publishedWith(Nullable(Type.String({ examples: ['2024-02-05'] })), { format: 'date' });
 
 /** The debt as every endpoint returns it, keys in this order. */
-export const Debt = Type.Object(
+export const Debt = named('Debt', Type.Object(
   {
-    id: Type.String({ description: 'Encrypted debt identifier', examples: ['Qk1v2t0m8pX3yQf5bJ7aZw'] }),
+    id: Type.String({ description: 'Encrypted debt identifier', examples: ['Qd4YaoWAqUqUu-fRwvIWqg'] }),
     status: Type.String({ enum: [...DEBT_STATUSES], description: '`status.default.pending` on creation' }),
     civility: Nullable(Type.String({ enum: [...CIVILITIES] })),
     firstname: Type.String(),
@@ -199,13 +205,13 @@ export const Debt = Type.Object(
       examples: ['1 250,00 €'],
     }),
     currency: Type.String(),
-    birthdate: Nullable(Type.String()),
+    birthdate: day(),
     object: Nullable(Type.String()),
     internal_id: Nullable(Type.String()),
     invoice_reference: Nullable(Type.String()),
     debtor_reference: Nullable(Type.String()),
-    invoice_date: Nullable(Type.String()),
-    due_date: Nullable(Type.String()),
+    invoice_date: day(),
+    due_date: day(),
     address: Nullable(Type.String()),
     address_complement: Nullable(Type.String()),
     zip_code: Nullable(Type.String()),
@@ -226,34 +232,40 @@ export const Debt = Type.Object(
     import_date: ts('When the debt was created in Relance'),
   },
   { additionalProperties: false },
-);
+));
 export type Debt = Static<typeof Debt>;
 
-export const DebtParams = Type.Object({ id: Type.String({ description: 'Encrypted debt ID' }) });
+export const DebtParams = Type.Object({ id: Type.String({ description: 'Encrypted debt ID', examples: ['Qd4YaoWAqUqUu-fRwvIWqg'] }) });
 
 const queryParam = (description: string, examples: string[] = []) => Type.Optional(Type.String({ description, examples }));
 
 /** Query of `GET /debts`: plain strings, checked by list-query.ts so that every error is reported at once. */
-export const ListDebtsQuery = Type.Object({
+export const ListDebtsQuery = publishedAs(Type.Object({
   status: queryParam('One status or a comma-separated list', ['status.default.pending,status.default.in_progress']),
   currency: queryParam('ISO 4217 code', ['EUR']),
   created_from: queryParam('Created (import_date) at or after; date or date-time', ['2024-01-01']),
   created_to: queryParam('Created at or before (a date includes the whole day)', ['2024-01-31']),
   page: queryParam('Page number, from 1 (default 1)', ['1']),
   limit: queryParam('Items per page, 1 to 100 (default 20)', ['20']),
-});
+}), Type.Object({
+  status: EnumListParam(DEBT_STATUSES, 'One status or a comma-separated list', ['status.default.pending', 'status.default.in_progress']),
+  currency: Type.Optional(Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217 currency code, any case', examples: ['EUR'] })),
+  created_from: TimestampParam('Created (import_date) at or after', ['2024-01-01']),
+  created_to: TimestampParam('Created at or before (a date includes the whole day, a date-time its whole second)', ['2024-01-31']),
+  ...PageQueryFields,
+}));
 export type ListDebtsQuery = Static<typeof ListDebtsQuery>;
 
 export const DebtResponse = Envelope(Debt, 'The debt');
 export const DeletedDebtResponse = Envelope(
-  Type.Object({
+  named('DeletedDebt', Type.Object({
     id: Type.String({ description: 'Encrypted ID of the deleted debt' }),
     deleted_followups: Type.Integer({ description: 'Followups deleted with it' }),
-  }),
+  })),
   'The debt and its followups are deleted',
 );
 export const DebtListResponse = Type.Object({
   error: Type.Literal(false),
   data: Type.Array(Debt),
   pagination: PagePagination,
-});
+}, { description: 'A page of debts, newest first' });

@@ -6,6 +6,7 @@ import { DEBT_STATUSES, WRITABLE_DEBT_STATUSES } from '../debts/schema.js';
 import { authenticate } from '../http/authenticate.js';
 import { Envelope, ok } from '../http/envelope.js';
 import { ErrorResponseSchema } from '../http/errors.js';
+import { named } from '../http/openapi-schema.js';
 import { DIRECTIONS, FOLLOWUP_STATUSES, FOLLOWUP_TYPES, WRITABLE_STATUSES } from '../followups/schema.js';
 import { FOLLOWUP_SORTS } from '../followups/list-query.js';
 
@@ -17,7 +18,7 @@ export const WEBHOOK_EVENTS = [
 
 const list = (description: string) => Type.Array(Type.String(), { description });
 
-const Enums = Type.Object({
+const Enums = named('Enums', Type.Object({
   followup_types: list('Values of a followup `type`'),
   followup_statuses: list('Values of a followup `status`'),
   followup_writable_statuses: list('Statuses a client may set (`read` is set by the service)'),
@@ -27,7 +28,7 @@ const Enums = Type.Object({
   debt_writable_statuses: list('Statuses a client may set on a debt'),
   scopes: list('OAuth scopes of API clients'),
   webhook_events: list('Webhook event types'),
-});
+}));
 
 const ENUMS = {
   followup_types: [...FOLLOWUP_TYPES],
@@ -46,9 +47,9 @@ export const enumRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { t
   app.get('/enums', {
     onRequest: authenticate(tokens),
     schema: {
+      operationId: 'getEnums',
       tags: ['reference'],
       summary: 'Enumerated values',
-      security: [{ bearer: [] }],
       response: { 200: Envelope(Enums, 'Every enum of the API'), 401: ErrorResponseSchema },
     },
   }, async () => ok('Success', ENUMS));

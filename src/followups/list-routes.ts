@@ -11,6 +11,7 @@ import { findFollowup, listChanges } from './repository.js';
 import { errorResponses } from './routes.js';
 import {
   DebtFollowupsParams,
+  DebtFollowupsQuery,
   FollowupListResponse,
   FollowupParams,
   HistoryQuery,
@@ -25,23 +26,24 @@ export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   app.get('/followups', {
     onRequest: read,
     schema: {
+      operationId: 'listFollowups',
       tags: ['followups'],
       summary: 'List followups',
       description: 'Filters combine with AND. `page`/`limit` gives `pagination.total`; `cursor` (start with an empty one) gives `pagination.next_cursor` for deep, stable scans.',
-      security: [{ bearer: [] }],
       querystring: ListFollowupsQuery,
-      response: { 200: FollowupListResponse, ...errorResponses },
+      response: { 200: FollowupListResponse },
     },
   }, async (request) => list(pool, ids, request.auth.companyId, parseListQuery(request.query, ids)));
 
   app.get('/followups/debt/:debtId', {
     onRequest: read,
     schema: {
+      operationId: 'listDebtFollowups',
       tags: ['followups'],
       summary: "List one debt's followups",
-      security: [{ bearer: [] }],
+      description: 'The same filters and pagination as `GET /followups`.',
       params: DebtFollowupsParams,
-      querystring: ListFollowupsQuery,
+      querystring: DebtFollowupsQuery,
       response: { 200: FollowupListResponse, ...errorResponses },
     },
   }, async (request) => {
@@ -57,9 +59,9 @@ export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   app.get('/followups/:id/history', {
     onRequest: read,
     schema: {
+      operationId: 'getFollowupHistory',
       tags: ['followups'],
       summary: "A followup's changes, oldest first",
-      security: [{ bearer: [] }],
       params: FollowupParams,
       querystring: HistoryQuery,
       response: { 200: HistoryResponse, ...errorResponses },

@@ -4,11 +4,14 @@ import type { FastifyRequest } from 'fastify';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
+import { withResponseHeaders } from '../http/openapi-schema.js';
 import { readIdempotencyKey } from '../idempotency/service.js';
 import { findFollowup } from './repository.js';
 import {
   CreatedFollowupResponse,
   CreateFollowupBody,
+  CreateFollowupHeaders,
+  ExistingFollowupResponse,
   FollowupParams,
   FollowupResponse,
   UpdatedFollowupResponse,
@@ -17,9 +20,11 @@ import {
 import { toFollowup } from './serialize.js';
 import { changeFollowup, createFollowup, type Caller } from './service.js';
 
+/**
+ * The errors of a route that names a followup or a debt: another company's (403) or unknown (404).
+ * The document adds those every route of its kind can answer (http/openapi.ts).
+ */
 export const errorResponses = {
-  400: ErrorResponseSchema,
-  401: ErrorResponseSchema,
   403: ErrorResponseSchema,
   404: ErrorResponseSchema,
 };
@@ -32,32 +37,34 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
   app.post('/followups', {
     onRequest: authenticate(tokens, 'followups:write'),
     schema: {
+      operationId: 'createFollowup',
       tags: ['followups'],
       summary: 'Create a followup',
       description:
         'Send `Idempotency-Key` to make retries safe (24 h). A followup whose `call_id` already exists on the debt is returned with 200 instead of being duplicated.',
-      security: [{ bearer: [] }],
-      headers: {
-        type: 'object',
-        properties: { 'idempotency-key': { type: 'string', description: '1 to 255 visible ASCII characters (no spaces); checked by the handler' } },
-      },
+      headers: CreateFollowupHeaders,
       body: CreateFollowupBody,
-      response: { 200: CreatedFollowupResponse, 201: CreatedFollowupResponse, ...errorResponses, 409: ErrorResponseSchema, 422: ErrorResponseSchema },
+      response: {
+        200: withResponseHeaders(ExistingFollowupResponse, ['Idempotent-Replayed']),
+        201: withResponseHeaders(CreatedFollowupResponse, ['Idempotent-Replayed']),
+        409: ErrorResponseSchema,
+        422: ErrorResponseSchema,
+      },
     },
   }, async (request, reply) => {
     const key = readIdempotencyKey(request.headers['idempotency-key']);
     const result = await createFollowup(pool, ids, callerOf(request), request.body, key);
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     // Already serialized (it is what an Idempotency-Key replays): a JSON string is sent as is.
-    return reply.code(result.status).type('application/json; charset=utf-8').send(result.body as never);
+    return reply.code(result.status as 200 | 201).type('application/json; charset=utf-8').send(result.body as never);
   });
 
   app.get('/followups/:id', {
     onRequest: authenticate(tokens, 'followups:read'),
     schema: {
+      operationId: 'getFollowup',
       tags: ['followups'],
       summary: 'Get a followup',
-      security: [{ bearer: [] }],
       params: FollowupParams,
       response: { 200: FollowupResponse, ...errorResponses },
     },
@@ -73,10 +80,10 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
       url: '/followups/:id',
       onRequest: authenticate(tokens, 'followups:write'),
       schema: {
+        operationId: method === 'PUT' ? 'putFollowup' : 'patchFollowup',
         tags: ['followups'],
         summary: `Update a followup (${method === 'PUT' ? 'partial, like PATCH' : 'partial'})`,
         description: 'Only the fields sent change; `null` clears a nullable field. `debt_id` cannot be changed. Every changed field is recorded in the history.',
-        security: [{ bearer: [] }],
         params: FollowupParams,
         body: UpdateFollowupBody,
         response: { 200: UpdatedFollowupResponse, ...errorResponses, 409: ErrorResponseSchema },

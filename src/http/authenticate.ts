@@ -12,13 +12,17 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
+// The published document reads each route's security from its hook, so the scope it shows is
+// the scope checked: null for "any valid token".
+const REQUIREMENTS = new WeakMap<object, Scope | null>();
+
 /**
  * onRequest hook: a valid bearer token (and `scope`, if given) or the request ends here,
  * before its body is even read. The token is checked against its seal and against its client's
  * state as this process knows it (TokenVerifier), normally with no database round trip.
  */
 export function authenticate(tokens: TokenVerifier, scope?: Scope): onRequestHookHandler {
-  return async function checkToken(request: FastifyRequest, reply: FastifyReply) {
+  const checkToken = async (request: FastifyRequest, reply: FastifyReply) => {
     const match = BEARER.exec(request.headers.authorization ?? '');
     const claims = match ? await tokens.verify(match[1]!) : undefined;
     if (!claims) {
@@ -31,4 +35,14 @@ export function authenticate(tokens: TokenVerifier, scope?: Scope): onRequestHoo
     }
     request.auth = claims;
   };
+  REQUIREMENTS.set(checkToken, scope ?? null);
+  return checkToken;
+}
+
+/** What the route's onRequest hooks ask of a bearer token, or undefined when they ask none. */
+export function tokenRequirement(onRequest: unknown): Scope | null | undefined {
+  for (const hook of [onRequest].flat()) {
+    if (typeof hook === 'function' && REQUIREMENTS.has(hook)) return REQUIREMENTS.get(hook);
+  }
+  return undefined;
 }

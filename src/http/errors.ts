@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Lookup } from '../db/lookup.js';
 import type { Unavailable } from '../db/unavailable.js';
+import { named } from './openapi-schema.js';
 
 export type ErrorDetails = Record<string, string>;
 
@@ -61,7 +62,7 @@ export function owned<T>(lookup: Lookup<T>, what: 'followup' | 'debt'): T {
   return lookup.found;
 }
 
-export const ErrorResponseSchema = Type.Object(
+export const ErrorResponseSchema = named('Error', Type.Object(
   {
     error: Type.Literal(true),
     message: Type.String(),
@@ -71,4 +72,4 @@ export const ErrorResponseSchema = Type.Object(
     ),
   },
   { $id: 'Error', description: 'Error envelope' },
-);
+));

@@ -1,20 +1,21 @@
 import { Type } from '@sinclair/typebox';
 import { Nullable } from './envelope.js';
 import type { ErrorDetails } from './errors.js';
+import { named } from './openapi-schema.js';
 
 /** `pagination` of page-mode lists, keys in this order. */
-export const PagePagination = Type.Object({
+export const PagePagination = named('Pagination', Type.Object({
   total: Type.Integer({ description: 'Items matching the filters' }),
   page: Type.Integer(),
   limit: Type.Integer(),
   pages: Type.Integer({ description: 'Number of pages (0 when nothing matches)' }),
-});
+}));
 
 /** `pagination` of cursor-mode lists. */
-export const CursorPagination = Type.Object({
+export const CursorPagination = named('CursorPagination', Type.Object({
   limit: Type.Integer(),
   next_cursor: Nullable(Type.String({ description: 'Cursor of the next page; null at the end' })),
-});
+}));
 
 export interface PageRequest {
   page: number;
@@ -23,6 +24,12 @@ export interface PageRequest {
 
 export const MAX_LIMIT = 100;
 const DEFAULT_LIMIT = 20;
+
+/** `page` and `limit` as parsePage accepts them, for the published document. */
+export const PageQueryFields = {
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1, description: 'Page number, from 1', examples: [1] })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: 'Items per page', examples: [DEFAULT_LIMIT] })),
+};
 
 /** `page` (≥ 1, default 1) and `limit` (1–100, default 20); problems are added to `details`. */
 export function parsePage(query: { page?: string; limit?: string }, details: ErrorDetails): PageRequest {

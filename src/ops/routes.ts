@@ -1,14 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsync } from 'fastify';
+import { named } from '../http/openapi-schema.js';
 
-const Status = Type.Object({ status: Type.String() });
+const Status = named('ProbeStatus', Type.Object({ status: Type.String({ examples: ['ok'] }) }));
 
 /** Liveness and readiness probes for load balancers and orchestrators. */
 export const opsRoutes: FastifyPluginAsync<AppContext> = async (app, { pool }) => {
   // Someone who opens the server's address in a browser or with curl learns where to go.
   app.get('/', {
     schema: {
+      operationId: 'getIndex',
       tags: ['operations'],
       summary: 'Where the API reference is',
       response: {
@@ -16,7 +18,7 @@ export const opsRoutes: FastifyPluginAsync<AppContext> = async (app, { pool }) =
           error: Type.Literal(false),
           message: Type.String(),
           data: Type.Object({ docs: Type.String(), openapi: Type.String(), api: Type.String() }),
-        }),
+        }, { description: 'Where the interactive reference, the OpenAPI document and the API are' }),
       },
     },
   }, async () => ({
@@ -25,12 +27,19 @@ export const opsRoutes: FastifyPluginAsync<AppContext> = async (app, { pool }) =
     data: { docs: '/docs', openapi: '/openapi.json', api: '/external-api/v1' },
   }));
 
-  app.get('/health', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Status } } }, async () => ({
+  app.get('/health', {
+    schema: { operationId: 'getHealth', tags: ['operations'], summary: 'The process is up', response: { 200: Status } },
+  }, async () => ({
     status: 'ok',
   }));
 
   app.get('/ready', {
-    schema: { tags: ['operations'], summary: 'The database answers', response: { 200: Status, 503: Status } },
+    schema: {
+      operationId: 'getReady',
+      tags: ['operations'],
+      summary: 'The database answers',
+      response: { 200: Status, 503: Status },
+    },
   }, async (request, reply) => {
     try {
       await pool.query('SELECT 1');

@@ -401,18 +401,20 @@ describe('operations endpoints', () => {
     assert.ok(doc.paths['/health']?.get && doc.paths['/ready']?.get);
     assert.ok(!doc.paths['/openapi.json'], 'the document does not describe itself');
 
+    // Shapes are named components, referred to with $ref.
+    const named = (schema: any) => (schema.$ref ? doc.components.schemas[schema.$ref.split('/').pop()] : schema);
     const create = doc.paths[`${API}/followups`].post;
-    const schema = create.requestBody.content['application/json'].schema;
+    const schema = named(create.requestBody.content['application/json'].schema);
     assert.ok(schema.properties.debt_id, 'the create body documents debt_id');
     assert.ok(schema.required.includes('debt_id'));
     for (const field of ['type', 'status', 'scheduled_at', 'summary', 'notes', 'is_retry']) assert.ok(schema.properties[field], field);
     assert.ok(create.responses['201'], 'the 201 response is documented');
-    assert.deepEqual(create.security, [{ bearer: [] }]);
+    assert.deepEqual(create.security, [{ oauth2: ['followups:write'] }, { bearer: ['followups:write'] }]);
     assert.equal(doc.components.securitySchemes.bearer.scheme, 'bearer');
 
     const token = doc.paths['/token'].post;
     assert.ok(token.requestBody.content['application/x-www-form-urlencoded'], 'the token endpoint takes forms');
-    assert.ok(token.responses['200'].content['application/json'].schema.properties.access_token);
+    assert.ok(named(token.responses['200'].content['application/json'].schema).properties.access_token);
   });
 
   test('GET /docs serves the interactive reference, which loads the same document', async () => {
