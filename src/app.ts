@@ -17,7 +17,7 @@ import { onClientError } from './http/client-error.js';
 import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { ErrorResponseSchema, errors } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
-import { openApiOptions } from './http/openapi.js';
+import { DOCS_OPTIONS, openApiOptions } from './http/openapi.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
 import { opsRoutes } from './ops/routes.js';
@@ -106,7 +106,7 @@ export async function buildApp({
   limitClientConcurrency(app, http.clientConcurrency);
 
   await app.register(swagger, openApiOptions());
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, DOCS_OPTIONS);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const context = createAppContext(pool, keys, logger, clientStateTtlMs);

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyDynamicSwaggerOptions, SwaggerTransformObject } from '@fastify/swagger';
-import { SCOPE_DESCRIPTIONS } from '../auth/scopes.js';
+import { SCOPE_DESCRIPTIONS, SCOPES } from '../auth/scopes.js';
 import { tokenRequirement } from './authenticate.js';
 import { ErrorResponseSchema } from './errors.js';
 import { componentName, responseHeadersOf, toOpenApi } from './openapi-schema.js';
@@ -140,6 +140,12 @@ const DESCRIPTION = `Debt-collection followups, wire-compatible with the GetBill
 - IDs are opaque 22-character strings; an ID of one type is never valid as another, and one that does not decode is a 404.
 - Timestamps out are UTC to the second (\`2024-01-25T10:00:00+00:00\`); in, any ISO 8601 date-time (without a zone: UTC) or a date.`;
 
+/**
+ * @fastify/swagger-ui's options. Authorize starts with every scope ticked: the token endpoint
+ * refuses an empty scope, and the demo client holds them all (untick what a client lacks).
+ */
+export const DOCS_OPTIONS = { routePrefix: '/docs', initOAuth: { scopes: [...SCOPES] } };
+
 /** The @fastify/swagger options of the app; each app gets its own, as they keep what the routes told them. */
 export function openApiOptions(): FastifyDynamicSwaggerOptions {
   const schemas: Record<string, unknown> = {};
@@ -160,7 +166,8 @@ export function openApiOptions(): FastifyDynamicSwaggerOptions {
         securitySchemes: {
           oauth2: {
             type: 'oauth2',
-            description: 'OAuth 2.0 client credentials: the API client\'s id and secret get a bearer token from `POST /token`',
+            description: 'OAuth 2.0 client credentials: the API client\'s id and secret get a bearer token from `POST /token`, ' +
+              'limited to the scopes asked for (at least one; each must be one of the client\'s)',
             flows: { clientCredentials: { tokenUrl: '/token', scopes: SCOPE_DESCRIPTIONS } },
           },
           bearer: { type: 'http', scheme: 'bearer', description: 'An access token from `POST /token`, sent as `Authorization: Bearer <token>`' },

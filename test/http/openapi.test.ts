@@ -63,6 +63,22 @@ describe('the published contract', () => {
     assert.ok(document.paths['/token']?.post, 'the token URL is an operation of the document');
   });
 
+  test("the docs' Authorize button gets a token: the request Swagger UI sends for the client-credentials flow", async () => {
+    const initializer = await ctx.app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
+    const scopes = /initOAuth\((\{.*\})\)/.exec(initializer.body)?.[1];
+    assert.deepEqual(JSON.parse(scopes ?? '{}').scopes, [...SCOPES], 'Authorize starts with every scope ticked');
+    const tenant = await ctx.tenant();
+    // What swagger-ui's authorizeApplication posts to the tokenUrl.
+    const token = await ctx.app.inject({
+      method: 'POST',
+      url: document.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl,
+      headers: { authorization: `Basic ${Buffer.from(`${tenant.clientId}:${tenant.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ grant_type: 'client_credentials', scope: SCOPES.join(' ') }).toString(),
+    });
+    assert.equal(token.statusCode, 200, token.body);
+    assert.equal(body(token).scope, SCOPES.join(' '));
+  });
+
   test('no keyword of the validator leaks into the document, and every format is a standard one', () => {
     const text = JSON.stringify(document);
     for (const keyword of ['errorMessage', '$id', 'iso-timestamp', 'http-url']) assert.ok(!text.includes(`"${keyword}"`), keyword);
