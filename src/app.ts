@@ -14,6 +14,7 @@ import { followupListRoutes } from './followups/list-routes.js';
 import { followupRoutes } from './followups/routes.js';
 import { limitClientConcurrency } from './http/client-concurrency.js';
 import { onClientError } from './http/client-error.js';
+import { dropStalledSockets } from './http/stalled-sockets.js';
 import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { ErrorResponseSchema, errors } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
@@ -25,6 +26,8 @@ import type { Keys } from './security/keys.js';
 
 export const API_PREFIX = '/external-api/v1';
 const BODY_LIMIT = 1024 * 1024;
+const MAX_REQUESTS_PER_SOCKET = 100;
+const PROBES = new Set(['/health', '/ready']);
 
 export interface AppDependencies {
   pool: Pool;
@@ -52,6 +55,9 @@ export async function buildApp({
     requestTimeout: http.requestTimeoutMs,
     keepAliveTimeout: http.keepAliveTimeoutMs,
     connectionTimeout: http.socketTimeoutMs,
+    // Past this many requests on one connection Node answers 503 and asks the client to
+    // reconnect: pipelining cannot queue more answers than that for a client that never reads.
+    maxRequestsPerSocket: MAX_REQUESTS_PER_SOCKET,
     http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.ceil(http.headersTimeoutMs / 2)) },
     genReqId: requestId,
     // Fastify's own request logging is off: the onResponse hook below writes one line per request.
@@ -69,6 +75,7 @@ export async function buildApp({
   // Past the cap, new connections are refused by the kernel-facing server at once, before any
   // file descriptor runs out for /health, the database pool or the logs.
   app.server.maxConnections = http.maxConnections;
+  dropStalledSockets(app.server, http.socketTimeoutMs);
   let lastDropWarning = 0;
   app.server.on('drop', () => {
     if (Date.now() - lastDropWarning < 10_000) return;
@@ -85,8 +92,9 @@ export async function buildApp({
   });
   // Shed load early: a request that would only queue behind a full pool answers 503 now rather
   // than 503 (or worse) after waiting, and the queue stays short for everyone else.
+  // The probes answer in their own format, and /ready must say what the database does.
   app.addHook('onRequest', async (request) => {
-    if (pool.waitingCount >= databaseQueueLimit && request.routeOptions.url !== '/health') throw errors.serviceUnavailable('busy');
+    if (pool.waitingCount >= databaseQueueLimit && !PROBES.has(request.routeOptions.url ?? '')) throw errors.serviceUnavailable('busy');
   });
 
   app.addHook('onResponse', async (request, reply) => {

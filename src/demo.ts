@@ -15,7 +15,9 @@ import type { Keys } from './security/keys.js';
  * which log collectors keep and share.
  */
 export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string, dataDir: string): Promise<void> {
-  const demo = await transaction(pool, async (tx) => {
+  const ids = new IdCodec(keys.ids);
+  const file = join(dataDir, 'demo-credentials.json');
+  const credentials = await transaction(pool, async (tx) => {
     // Two servers starting at once on one database must not both seed it.
     await tx.query('LOCK TABLE companies IN EXCLUSIVE MODE');
     if ((await countCompanies(tx)) > 0) return undefined;
@@ -24,12 +26,21 @@ export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string, d
     const debt = await createDebt(company.id, {
       firstname: 'Jane', lastname: 'Doe', email: 'jane.doe@example.com', amount: 1250, currency: 'EUR',
     }, tx);
-    return { company, client, debt };
+    const credentials = {
+      company_id: ids.encode('company', company.id),
+      client_id: client.client_id,
+      client_secret: client.client_secret,
+      scopes: client.scopes,
+      debt_id: ids.encode('debt', debt.id),
+    };
+    // Saved before the seed commits: should the file not be written (a full disk), nothing is
+    // seeded and the next start tries again, instead of a demo whose secret nobody ever saw.
+    await writeFile(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+    return credentials;
   });
-  if (!demo) return;
+  if (!credentials) return;
 
-  const ids = new IdCodec(keys.ids);
-  const debtId = ids.encode('debt', demo.debt.id);
+  const debtId = credentials.debt_id;
   const body = JSON.stringify({
     debt_id: debtId,
     type: 'call',
@@ -38,18 +49,9 @@ export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string, d
     summary: 'Follow-up call to discuss payment plan',
   });
   const curl = [
-    `TOKEN=$(curl -s -X POST ${baseUrl}/token -u '${demo.client.client_id}:${demo.client.client_secret}' -d grant_type=client_credentials | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
+    `TOKEN=$(curl -s -X POST ${baseUrl}/token -u '${credentials.client_id}:${credentials.client_secret}' -d grant_type=client_credentials | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
     `curl -s -X POST ${baseUrl}/external-api/v1/followups -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '${body}'`,
   ].join('\n');
-  const credentials = {
-    company_id: ids.encode('company', demo.company.id),
-    client_id: demo.client.client_id,
-    client_secret: demo.client.client_secret,
-    scopes: demo.client.scopes,
-    debt_id: debtId,
-  };
-  const file = join(dataDir, 'demo-credentials.json');
-  await writeFile(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
   process.stderr.write(
     `\nRelance is running on ${baseUrl} (API reference: ${baseUrl}/docs).\n` +
       `A demo company, API client and debt were created (also saved, readable by you only, in ${file}):\n\n` +

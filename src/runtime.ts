@@ -5,7 +5,7 @@ import { openDatabase, type Database } from './db/database.js';
 import type { Role } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import type { Pool } from './db/pool.js';
-import { adoptKeyFingerprint, findKeyFingerprint, replaceKeyFingerprint } from './security/key-fingerprint-repository.js';
+import { adoptKeyFingerprint, findKeyFingerprint, otherRelanceProcesses, replaceKeyFingerprint } from './security/key-fingerprint-repository.js';
 import { deriveKeys, loadMasterKey, readMasterKey, shortFingerprint, type Keys } from './security/keys.js';
 import { StartRefused } from './start-refused.js';
 
@@ -61,6 +61,11 @@ async function keysOf(config: Config, pool: Pool, adopt: boolean): Promise<Pick<
   const current = keys.fingerprint.toString('hex');
   const fingerprint = { current, previous: stored };
   if (adopt) {
+    // A running process would go on with the old key, and refuse every client made after.
+    const others = await otherRelanceProcesses(pool);
+    if (others.length > 0) {
+      throw new StartRefused(`Relance processes are running on this database (pid ${others.join(', ')}): stop them before \`relance key reset\`, or they would go on with the old key`);
+    }
     fingerprint.previous = await replaceKeyFingerprint(current, pool);
     return { keys, fingerprint };
   }

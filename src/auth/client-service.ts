@@ -35,7 +35,7 @@ export async function rotateClientSecret(clientId: string, pepper: Buffer, db: Q
   return row && { client_id: row.client_id, client_secret: secret };
 }
 
-/** Replaces the client's scopes; its live tokens keep only the scopes it still has. */
+/** Replaces the client's scopes; taking one away ends its live tokens (it gets new ones). */
 export async function changeClientScopes(clientId: string, scopes: string[], db: Queryable): Promise<ClientRow | undefined> {
   return setClientScopes(clientId, checkScopes(scopes), db);
 }

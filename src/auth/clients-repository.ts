@@ -88,9 +88,15 @@ export async function replaceClientSecret(clientId: string, secretHash: Buffer, 
   return rows[0];
 }
 
+/**
+ * Taking a scope away ends the tokens issued so far (a scope cut because a token leaked must
+ * not come back on that token when it is given again); only adding scopes leaves them alive.
+ */
 export async function setClientScopes(clientId: string, scopes: Scope[], db: Queryable): Promise<ClientRow | undefined> {
   const { rows } = await db.query<ClientRow>(
-    `UPDATE api_clients SET scopes = $2, updated_at = now() WHERE client_id = $1 RETURNING ${COLUMNS}`,
+    `UPDATE api_clients
+     SET scopes = $2, updated_at = now(), token_epoch = token_epoch + CASE WHEN $2::text[] @> scopes THEN 0 ELSE 1 END
+     WHERE client_id = $1 RETURNING ${COLUMNS}`,
     [clientId, scopes],
   );
   return rows[0];

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from '../db/pool.js';
 import { asUnavailable } from '../http/error-handler.js';
+import { ApiError } from '../http/errors.js';
 import { secretMatches } from '../security/secrets.js';
 import { findClientByClientId, type ClientRow } from './clients-repository.js';
 
@@ -33,7 +34,9 @@ export function oauthErrorHandler(error: FastifyError | Error, request: FastifyR
       .send({ error: 'temporarily_unavailable', error_description: unavailable.message });
   }
   if (((error as FastifyError).statusCode ?? 500) < 500) {
-    return sendError(reply, new TokenError('invalid_request', 'The request body could not be read: send a form-encoded or JSON body'));
+    // The JSON parser's own refusals (too deep, a prototype key, bad UTF-8) say what is wrong.
+    const description = error instanceof ApiError ? error.message : 'The request body could not be read: send a form-encoded or JSON body';
+    return sendError(reply, new TokenError('invalid_request', description));
   }
   request.log.error({ err: error }, 'token endpoint failure');
   return reply.code(500).send({ error: 'server_error', error_description: `Internal server error (request id ${request.id})` });

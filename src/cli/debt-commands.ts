@@ -1,3 +1,4 @@
+import secureJson from 'secure-json-parse';
 import { toDebt } from '../debts/serialize.js';
 import { createDebt } from '../debts/service.js';
 import { DEBT_FIELDS, type DebtField } from '../debts/schema.js';
@@ -32,8 +33,12 @@ function debtBody(options: Options): Record<string, unknown> {
   if (typeof body.amount === 'string') body.amount = amountOf(body.amount);
   if (typeof body.metadata === 'string') {
     try {
-      body.metadata = JSON.parse(body.metadata);
-    } catch {
+      // As the API reads bodies: a __proto__ or constructor.prototype key is refused.
+      body.metadata = secureJson.parse(body.metadata, undefined, { protoAction: 'error', constructorAction: 'error' });
+    } catch (error) {
+      if (error instanceof SyntaxError && /prototype|__proto__/.test(error.message)) {
+        throw new UsageError('--metadata must not contain a "__proto__" key, nor a "constructor" object with a "prototype" key');
+      }
       throw new UsageError('--metadata must be a JSON object, such as \'{"crm_id": "C-1042"}\'');
     }
   }

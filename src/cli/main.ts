@@ -18,7 +18,7 @@ const USAGE = `Usage: relance <command> [options]
   client disable --client C               its tokens stop working at once; no new ones
   client enable --client C                it may get tokens again (older ones stay dead)
   client rotate-secret --client C         a new secret, printed once; the old one and its tokens stop
-  client update --client C --scopes "a b" new scopes; live tokens lose the ones taken away
+  client update --client C --scopes "a b" new scopes; taking one away ends the live tokens
   debt create --company ID --firstname F --lastname L --amount A --currency C (--phone P | --email E)
               [--civility Mr|Ms] [--country FR] [--birthdate YYYY-MM-DD] [--object O] [--internal-id I]
               [--invoice-reference R] [--debtor-reference R] [--invoice-date D] [--due-date D]

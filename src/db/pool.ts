@@ -8,6 +8,9 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 // Return BIGINT (int8) ids as JS numbers: identities stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** Prefix of every Relance session's application_name, followed by the process id. */
+export const APPLICATION = 'relance/';
+
 /**
  * Every connection is set up the same way, whatever the server's or database's own defaults:
  * - TimeZone UTC: timestamps read back (history values, cursors) are always in +00:00, so a
@@ -22,6 +25,8 @@ export function createPool(url: string, max: number, limits: DatabaseLimits = DE
     max,
     connectionTimeoutMillis: limits.connectTimeoutMs,
     options: '-c TimeZone=UTC',
+    // Which Relance process a session belongs to: `key reset` refuses while others are connected.
+    application_name: `${APPLICATION}${process.pid}`,
     statement_timeout: limits.statementTimeoutMs,
     idle_in_transaction_session_timeout: 60_000,
     keepAlive: true,

@@ -11,7 +11,13 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EN
 // SQLSTATE classes 08 (connection exception) and 53 (insufficient resources), and the shutdown codes.
 const DOWN_CODES = new Set(['57P01', '57P02', '57P03']);
 const TIMEOUT_CODES = new Set(['57014', '55P03']);
-const DOWN_MESSAGES = ['Connection terminated unexpectedly', 'Connection terminated due to connection timeout', 'Connection terminated'];
+const DOWN_MESSAGES = [
+  'Connection terminated unexpectedly',
+  'Connection terminated due to connection timeout',
+  'Connection terminated',
+  // A pooled client whose connection broke between two queries of a transaction.
+  'Client has encountered a connection error and is not queryable',
+];
 
 export function databaseUnavailable(error: unknown): Unavailable | undefined {
   if (!(error instanceof Error)) return undefined;

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.js';
+import { APPLICATION, type Queryable } from '../db/pool.js';
 
 export async function findKeyFingerprint(db: Queryable): Promise<string | undefined> {
   const { rows } = await db.query<{ fingerprint: string }>('SELECT fingerprint FROM key_fingerprint');
@@ -21,4 +21,14 @@ export async function replaceKeyFingerprint(fingerprint: string, db: Queryable):
     [fingerprint],
   );
   return rows[0]!.previous ?? undefined;
+}
+
+/** Process ids of the other Relance processes connected to this database now. */
+export async function otherRelanceProcesses(db: Queryable): Promise<number[]> {
+  const { rows } = await db.query<{ pid: string }>(
+    `SELECT DISTINCT substr(application_name, length($1) + 1) AS pid FROM pg_stat_activity
+     WHERE datname = current_database() AND starts_with(application_name, $1) AND application_name <> $2`,
+    [APPLICATION, `${APPLICATION}${process.pid}`],
+  );
+  return rows.map((row) => Number(row.pid));
 }

@@ -194,6 +194,11 @@ describe('relance serve', () => {
     });
     assert.equal(read.status, 200, 'a client created by the CLI works against the running server');
 
+    // A key reset while serve runs would leave serve on the old key: refused.
+    const reset = await runCli(box, dir, ['key', 'reset']);
+    assert.equal(reset.code, 1, reset.stderr);
+    assert.match(reset.stderr, /^relance: Relance processes are running on this database \(pid \d+\): stop them before `relance key reset`/);
+
     // Disabled from another process, the client's live token stops working at once.
     assert.deepEqual(printedObject(await runCli(box, dir, ['client', 'disable', '--client', reader.client_id])), { client_id: reader.client_id, disabled: true });
     const refused = await waitFor('the disabled client\'s token to be refused', async () => {

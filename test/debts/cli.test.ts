@@ -78,6 +78,11 @@ describe('relance debt create', () => {
     const json = await debtCreate(['--firstname', 'A', '--lastname', 'B', '--amount', '1', '--currency', 'EUR', '--email', 'a@b.co', '--metadata', '{oops']);
     assert.equal(json.code, 2);
     assert.match(json.stderr, /--metadata must be a JSON object/);
+    for (const poisoned of ['{"__proto__":{}}', '{"constructor":{"prototype":{"x":1}}}']) {
+      const refused = await debtCreate(['--firstname', 'A', '--lastname', 'B', '--amount', '1', '--currency', 'EUR', '--email', 'a@b.co', '--metadata', poisoned]);
+      assert.equal(refused.code, 2, 'refused as the API refuses it');
+      assert.match(refused.stderr, /--metadata must not contain a "__proto__" key/);
+    }
   });
 
   test('refuses what the API refuses, naming every bad field, with exit code 2', async () => {

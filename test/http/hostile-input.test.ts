@@ -131,6 +131,9 @@ describe('nesting', () => {
       payload: withX({ grant_type: 'client_credentials' }, 10_000),
     });
     assert.equal(response.statusCode, 400, response.body);
-    assert.equal(body(response).error, 'invalid_request');
+    assert.deepEqual(body(response), {
+      error: 'invalid_request',
+      error_description: `JSON body is nested too deeply (limit: ${MAX_JSON_DEPTH} levels of arrays and objects)`,
+    });
   });
 });

@@ -108,6 +108,9 @@ describe('overload', () => {
       const shed = await within(app.inject({ method: 'GET', url, headers: tenant.auth }), 10_000, 'the shed request');
       assertUnavailable(shed, 'The service is busy: retry shortly', 1);
       assert.equal(pool.waitingCount, 2, 'the queued requests are still waiting');
+      // The probes are not shed: /ready waits its turn and says what the database does.
+      queued.push(app.inject({ method: 'GET', url: '/ready' }));
+      assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
     } finally {
       held.release();
     }

@@ -15,7 +15,7 @@ import { defaultHttpLimits, type HttpLimits } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { closeGracefully } from '../../src/http/shutdown.js';
 import { deriveKeys } from '../../src/security/keys.js';
-import { within } from '../helpers/processes.js';
+import { waitFor, within } from '../helpers/processes.js';
 
 const LIMITS: HttpLimits = {
   ...defaultHttpLimits(),
@@ -96,6 +96,23 @@ describe('timeouts', () => {
     await within(held.closed, CUT_WITHIN, 'the server to close an idle keep-alive connection');
     assert.match(held.received(), /^HTTP\/1\.1 200 /);
     assert.match(held.received(), /keep-alive: timeout=1/i);
+  });
+});
+
+describe('clients that stop reading', () => {
+  test('a client pipelining requests and reading nothing is disconnected, with at most 100 requests answered on its socket', async () => {
+    const server = await startServer({ ...LIMITS, socketTimeoutMs: 1_500 });
+    after(() => server.close());
+    let handled = 0;
+    server.app.server.on('request', () => handled++);
+    // Large answers, never read: they pile up on the server unless it lets go.
+    const held = await open(server.port);
+    held.socket.pause();
+    held.socket.write('GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(300));
+    const connections = () => new Promise<number>((resolve, reject) => server.app.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    await waitFor('the server to drop the connection of a client that reads nothing', async () => ((await connections()) === 0 ? true : undefined), CUT_WITHIN);
+    assert.ok(handled <= 100, `${handled} requests answered on one socket`);
+    held.socket.destroy();
   });
 });
 
