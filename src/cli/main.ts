@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { StartRefused } from '../start-refused.js';
+import { joinDashValues } from './arguments.js';
 import { runCommand, UsageError } from './commands.js';
 import { DEBT_FLAGS } from './debt-commands.js';
 import { explainFailure } from './failure.js';
@@ -28,17 +29,15 @@ const USAGE = `Usage: relance <command> [options]
 
 The database is DATABASE_URL if set, else the embedded PostgreSQL in DATA_DIR (default ./data).`;
 
+const STRING_OPTIONS = new Set(['name', 'company', 'client', 'scopes', ...Object.keys(DEBT_FLAGS)]);
+
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
-    args: argv,
+    args: joinDashValues(argv, STRING_OPTIONS),
     allowPositionals: true,
     strict: true,
     options: {
-      name: { type: 'string' },
-      company: { type: 'string' },
-      client: { type: 'string' },
-      scopes: { type: 'string' },
-      ...Object.fromEntries(Object.keys(DEBT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+      ...Object.fromEntries([...STRING_OPTIONS].map((name) => [name, { type: 'string' as const }])),
       help: { type: 'boolean', short: 'h' },
     },
   });
