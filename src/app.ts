@@ -35,7 +35,7 @@ export interface AppDependencies {
   logger: Logger;
   /** Timeouts and caps of the HTTP server; defaults as documented in the README. */
   http?: HttpLimits;
-  /** Requests waiting for a database connection beyond this many are shed with 503. */
+  /** While this many queries wait for a database connection, new requests are shed with 503. */
   databaseQueueLimit?: number;
   /** How long a process may trust what it read of a client's state (disabled, scopes, epoch). */
   clientStateTtlMs?: number;
