@@ -26,7 +26,6 @@ import type { Keys } from './security/keys.js';
 
 export const API_PREFIX = '/external-api/v1';
 const BODY_LIMIT = 1024 * 1024;
-const MAX_REQUESTS_PER_SOCKET = 100;
 const PROBES = new Set(['/health', '/ready']);
 
 export interface AppDependencies {
@@ -55,9 +54,9 @@ export async function buildApp({
     requestTimeout: http.requestTimeoutMs,
     keepAliveTimeout: http.keepAliveTimeoutMs,
     connectionTimeout: http.socketTimeoutMs,
-    // Past this many requests on one connection Node answers 503 and asks the client to
-    // reconnect: pipelining cannot queue more answers than that for a client that never reads.
-    maxRequestsPerSocket: MAX_REQUESTS_PER_SOCKET,
+    // Past this many requests on one connection the client is asked to reconnect: pipelining
+    // cannot queue more answers than that for a client that never reads.
+    maxRequestsPerSocket: http.maxRequestsPerSocket,
     http: { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.ceil(http.headersTimeoutMs / 2)) },
     genReqId: requestId,
     // Fastify's own request logging is off: the onResponse hook below writes one line per request.

@@ -17,6 +17,12 @@ export interface HttpLimits {
   shutdownGraceMs: number;
   /** Requests one API client may have in progress at once in a process; more are a 429. */
   clientConcurrency: number;
+  /**
+   * Requests served on one connection before the client is asked to reconnect (`Connection:
+   * close`; Node answers 503 to any sent past it): a client that pipelines and never reads
+   * cannot make the server queue more answers than that. 0: no limit.
+   */
+  maxRequestsPerSocket: number;
 }
 
 export interface DatabaseLimits {
@@ -45,6 +51,7 @@ export function defaultHttpLimits(): HttpLimits {
     maxConnections: defaultMaxConnections(),
     shutdownGraceMs: 10_000,
     clientConcurrency: 50,
+    maxRequestsPerSocket: 100,
   };
 }
 
@@ -133,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnections: integer('MAX_CONNECTIONS', http.maxConnections, 1, 1_000_000),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', http.shutdownGraceMs, 0, 600_000),
     clientConcurrency: integer('CLIENT_CONCURRENCY_LIMIT', http.clientConcurrency, 1, 100_000),
+    maxRequestsPerSocket: integer('MAX_REQUESTS_PER_SOCKET', http.maxRequestsPerSocket, 0, 1_000_000),
   };
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) problems.push('HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
   const database: DatabaseLimits = {

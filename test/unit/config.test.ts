@@ -60,11 +60,11 @@ describe('loadConfig', () => {
     const config = loadConfig({
       REQUEST_TIMEOUT_MS: '20000', HEADERS_TIMEOUT_MS: '5000', KEEP_ALIVE_TIMEOUT_MS: '2000', SOCKET_TIMEOUT_MS: '30000',
       MAX_CONNECTIONS: '300', SHUTDOWN_GRACE_MS: '0', DATABASE_STATEMENT_TIMEOUT_MS: '2500', DATABASE_CONNECT_TIMEOUT_MS: '1500',
-      DATABASE_QUEUE_LIMIT: '40', CLIENT_CONCURRENCY_LIMIT: '7',
+      DATABASE_QUEUE_LIMIT: '40', CLIENT_CONCURRENCY_LIMIT: '7', MAX_REQUESTS_PER_SOCKET: '0',
     });
     assert.deepEqual(config.http, {
       requestTimeoutMs: 20_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 2_000, socketTimeoutMs: 30_000, maxConnections: 300, shutdownGraceMs: 0,
-      clientConcurrency: 7,
+      clientConcurrency: 7, maxRequestsPerSocket: 0,
     });
     assert.deepEqual(config.database, { statementTimeoutMs: 2_500, connectTimeoutMs: 1_500, queueLimit: 40 });
     assert.deepEqual(problemsOf({ REQUEST_TIMEOUT_MS: '0', DATABASE_QUEUE_LIMIT: '0' }), [
