@@ -149,6 +149,15 @@ export function isRunning(pid: number): boolean {
   }
 }
 
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
 /** PIDs of the running PostgreSQL postmasters whose data directory is `pgDir`. */
 export function postmastersOf(pgDir: string): number[] {
   if (existsSync('/proc/self/cmdline')) {
@@ -164,7 +173,10 @@ export function postmastersOf(pgDir: string): number[] {
       const flag = args.indexOf('-D');
       if (args[0]?.endsWith('postgres') && flag > 0 && args[flag + 1] === pgDir && isRunning(Number(entry))) pids.push(Number(entry));
     }
-    return pids;
+    // A child the postmaster has just forked shows its parent's command line until it sets its
+    // own title: only a process whose parent is not one of them is a postmaster.
+    const candidates = new Set(pids);
+    return pids.filter((pid) => !candidates.has(parentOf(pid)));
   }
   const table = execFileSync('ps', ['-axo', 'pid=,stat=,command='], { encoding: 'utf8' });
   return table
