@@ -3,24 +3,32 @@
  * enqueued in a transaction exists if and only if the transaction commits; a job added while no
  * worker runs is done once one starts, also after a restart; the purge deletes only expired keys
  * and never runs twice at once, even with two workers taking jobs side by side.
+ *
+ * On a database of its own: a worker of another test file (a `relance serve` it starts and
+ * kills) would otherwise take one of these jobs and leave it locked for hours.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pino from 'pino';
+import { insertCompany } from '../../src/companies/repository.js';
+import { migrate } from '../../src/db/migrate.js';
 import { createPool, transaction } from '../../src/db/pool.js';
 import { enqueue } from '../../src/jobs/queue.js';
 import { startWorker, type Worker } from '../../src/jobs/worker.js';
+import { freshDatabase } from '../helpers/database.js';
 import { waitFor } from '../helpers/processes.js';
-import { setup } from '../helpers/setup.js';
 
-const ctx = await setup();
+const url = await freshDatabase();
+const ctx = { pool: createPool(url, 4) };
+after(() => ctx.pool.end());
+await migrate(ctx.pool);
 const log = pino({ level: 'silent' });
 const SETTINGS = { concurrency: 2, purgeSchedule: '*/10 * * * *' };
 
 /** A worker on a pool of its own, as in a separate process; stopped after the file's tests. */
 async function worker(): Promise<Worker> {
-  const pool = createPool(process.env.TEST_DATABASE_URL!, 4);
+  const pool = createPool(url, 4);
   const started = await startWorker(pool, log, SETTINGS);
   let stopped = false;
   const stop = async () => {
@@ -35,14 +43,14 @@ async function worker(): Promise<Worker> {
 
 /** Idempotency keys of a fresh company, `age` old. */
 async function keys(count: number, age: string): Promise<{ companyId: number; prefix: string }> {
-  const tenant = await ctx.tenant();
+  const company = await insertCompany(`Company ${randomBytes(3).toString('hex')}`, ctx.pool);
   const prefix = randomBytes(4).toString('hex');
   await ctx.pool.query(
     `INSERT INTO idempotency_keys (company_id, key, request_hash, created_at)
      SELECT $1, $2 || '-' || n, '\\x00'::bytea, now() - $3::interval FROM generate_series(1, $4) AS n`,
-    [tenant.companyId, prefix, age, count],
+    [company.id, prefix, age, count],
   );
-  return { companyId: tenant.companyId, prefix };
+  return { companyId: company.id, prefix };
 }
 
 async function remaining({ companyId }: { companyId: number }): Promise<number> {
