@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { TokenSigner } from './auth/access-token.js';
+import { TokenSealer } from './auth/access-token.js';
 import { ClientStates } from './auth/client-states.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import type { Pool } from './db/pool.js';
@@ -18,7 +18,7 @@ export interface AppContext {
   /** Public ids, encrypted. */
   ids: IdCodec;
   /** Seals and opens access tokens (AES-256-GCM). */
-  sealer: TokenSigner;
+  sealer: TokenSealer;
   /** What this process knows of each API client's state. */
   clientStates: ClientStates;
   /** Checks bearer tokens: seal, then client state. */
@@ -26,7 +26,7 @@ export interface AppContext {
 }
 
 export function createAppContext(pool: Pool, keys: Keys, log: Logger, clientStateTtlMs: number): AppContext {
-  const sealer = new TokenSigner(keys.tokens);
+  const sealer = new TokenSealer(keys.tokens);
   const clientStates = new ClientStates(pool, clientStateTtlMs, log);
   return { pool, keys, log, ids: new IdCodec(keys.ids), sealer, clientStates, tokens: new TokenVerifier(sealer, clientStates) };
 }

@@ -7,7 +7,7 @@ import { startProcessWorker, type Worker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
 import { onStopSignal } from './process-signals.js';
 import { openRuntime } from './runtime.js';
-import { seedDemoIfEmpty } from './demo.js';
+import { seedDemoIfEmpty } from './cli/demo.js';
 
 /** `relance serve`: migrate, listen, and shut down gracefully on SIGTERM / SIGINT. */
 export async function serve(config: Config): Promise<FastifyInstance> {

@@ -31,7 +31,7 @@ export interface TokenClaims {
  * neither change nor read its claims (internal ids stay internal). Nothing about a token is
  * stored. Format: rl_at_<base64url(IV ‖ encrypted JSON claims ‖ GCM tag)>.
  */
-export class TokenSigner {
+export class TokenSealer {
   constructor(private readonly key: Buffer) {}
 
   issue(claims: Omit<TokenClaims, 'exp' | 'epoch' | 'tokenId'> & { epoch?: number }, now = Date.now()): { token: string; exp: number } {

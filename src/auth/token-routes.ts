@@ -68,7 +68,7 @@ const checkedByHand = () => () => true;
  * and `POST /token/introspect` (RFC 7662); form-encoded or JSON bodies, client credentials in
  * the body or with HTTP Basic.
  */
-export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, sealer: signer, clientStates: states, keys }) => {
+export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, sealer, clientStates: states, keys }) => {
   const pepper = keys.secrets;
   // Form bodies are accepted here only; the API itself speaks JSON.
   await app.register(formbody, { bodyLimit: 16 * 1024 });
@@ -93,7 +93,7 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
     if (scopes.length === 0) throw new TokenError('invalid_scope', 'scope must name at least one scope');
     const granted = [...new Set(scopes)] as Scope[];
 
-    const { token } = signer.issue({
+    const { token } = sealer.issue({
       clientRowId: client.id, clientId: client.client_id, companyId: client.company_id, scopes: granted, epoch: client.token_epoch,
     });
     return { access_token: token, token_type: 'Bearer' as const, expires_in: TOKEN_TTL_SECONDS, scope: granted.join(' ') };
@@ -116,7 +116,7 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
     validatorCompiler: checkedByHand,
   }, async (request) => {
     const { client, token } = await tokenRequest(request);
-    const claims = signer.verify(token);
+    const claims = sealer.verify(token);
     if (claims && claims.clientRowId === client.id) {
       if (claims.tokenId !== undefined) await revokeToken(client.id, claims.tokenId, new Date(claims.exp * 1000), pool);
       // A token from before token ids can only be ended with all its client's tokens so far.
@@ -134,7 +134,7 @@ export const tokenRoutes: FastifyPluginAsync<AppContext> = async (app, { pool, s
     validatorCompiler: checkedByHand,
   }, async (request) => {
     const { client, token } = await tokenRequest(request);
-    const sealed = signer.verify(token);
+    const sealed = sealer.verify(token);
     if (!sealed || sealed.companyId !== client.company_id) return { active: false };
     // Read afresh, not from the cache: introspection is the authoritative answer.
     const state = await clientState(sealed.clientRowId, pool);

@@ -1,4 +1,4 @@
-import type { TokenClaims, TokenSigner } from './access-token.js';
+import type { TokenClaims, TokenSealer } from './access-token.js';
 import type { ClientStates } from './client-states.js';
 import type { ClientState } from './clients-repository.js';
 
@@ -9,10 +9,10 @@ import type { ClientState } from './clients-repository.js';
  * given and the client still has.
  */
 export class TokenVerifier {
-  constructor(readonly signer: TokenSigner, readonly states: ClientStates) {}
+  constructor(readonly sealer: TokenSealer, readonly states: ClientStates) {}
 
   async verify(token: string): Promise<TokenClaims | undefined> {
-    const claims = this.signer.verify(token);
+    const claims = this.sealer.verify(token);
     if (!claims) return undefined;
     const state = await this.states.get(claims.clientRowId);
     return state && liveClaims(claims, state);

@@ -9,12 +9,7 @@ import { ErrorResponseSchema } from '../http/errors.js';
 import { named } from '../http/openapi-schema.js';
 import { DIRECTIONS, FOLLOWUP_STATUSES, FOLLOWUP_TYPES, WRITABLE_STATUSES } from '../followups/schema.js';
 import { FOLLOWUP_SORTS } from '../followups/list-query.js';
-
-/** Events a webhook can subscribe to (SPEC §9). */
-export const WEBHOOK_EVENTS = [
-  'followup.created', 'followup.updated', 'followup.completed', 'followup.failed', 'followup.recording_ready',
-  'debt.created', 'debt.updated', 'payment.received',
-] as const;
+import { WEBHOOK_EVENTS } from '../webhooks/events.js';
 
 const list = (description: string) => Type.Array(Type.String(), { description });
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TokenSigner } from '../../src/auth/access-token.js';
+import { TokenSealer } from '../../src/auth/access-token.js';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { API, body, setup, type Response, type Tenant } from '../helpers/setup.js';
 
 const ctx = await setup();
-const signer = new TokenSigner(ctx.keys.tokens);
+const sealer = new TokenSealer(ctx.keys.tokens);
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 function form(fields: Record<string, string>): string {
@@ -59,7 +59,7 @@ function assertGranted(response: Response, scope: string) {
   assert.equal(json.expires_in, 3600);
   assert.equal(json.scope, scope);
   assert.equal(typeof json.access_token, 'string');
-  const claims = signer.verify(json.access_token);
+  const claims = sealer.verify(json.access_token);
   assert.ok(claims, 'the access token verifies');
   return { token: json.access_token as string, claims };
 }
@@ -297,20 +297,20 @@ describe('POST /token: client authentication', () => {
 describe('access tokens on the API', () => {
   test('an expired token is 401 with WWW-Authenticate: Bearer', async () => {
     const tenant = await ctx.tenant();
-    const claims = signer.verify(tenant.token)!;
-    const { token: expired } = signer.issue(claims, Date.now() - 3601 * 1000);
+    const claims = sealer.verify(tenant.token)!;
+    const { token: expired } = sealer.issue(claims, Date.now() - 3601 * 1000);
     const response = await readUnknownFollowup(expired);
     assert.equal(response.statusCode, 401);
     assert.match(String(response.headers['www-authenticate']), /^Bearer/);
     assert.equal(response.body, JSON.stringify({ error: true, message: 'Authentication credentials are missing or invalid', code: 401 }));
-    const { token: fresh } = signer.issue(claims, Date.now() - 3500 * 1000);
+    const { token: fresh } = sealer.issue(claims, Date.now() - 3500 * 1000);
     assert.equal((await readUnknownFollowup(fresh)).statusCode, 404, 'a token issued less than an hour ago still works');
   });
 
   test('a token signed with another server key is 401', async () => {
     const tenant = await ctx.tenant();
-    const claims = signer.verify(tenant.token)!;
-    const { token } = new TokenSigner(Buffer.alloc(32, 1)).issue(claims);
+    const claims = sealer.verify(tenant.token)!;
+    const { token } = new TokenSealer(Buffer.alloc(32, 1)).issue(claims);
     assert.equal((await readUnknownFollowup(token)).statusCode, 401);
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { API, body, setup } from '../helpers/setup.js';
-import { VALID_DEBT } from './requests.js';
+import { VALID_DEBT } from '../helpers/debts.js';
 
 const ctx = await setup();
 

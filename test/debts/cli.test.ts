@@ -7,7 +7,7 @@ import { insertCompany } from '../../src/companies/repository.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { setup } from '../helpers/setup.js';
-import { DEBT_KEYS } from './requests.js';
+import { DEBT_KEYS } from '../helpers/debts.js';
 
 const ctx = await setup();
 const run = promisify(execFile);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { body, setup } from '../helpers/setup.js';
-import { DEBT_KEYS, VALID_DEBT, debtRequests } from './requests.js';
+import { DEBT_KEYS, VALID_DEBT, debtClient } from '../helpers/debts.js';
 
 const ctx = await setup();
-const api = debtRequests(ctx);
+const api = debtClient(ctx);
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/;
 
 /** The `details` of a create that must fail with 400. */

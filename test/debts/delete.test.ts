@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { API, body, setup } from '../helpers/setup.js';
-import { VALID_DEBT, debtRequests } from './requests.js';
+import { VALID_DEBT, debtClient } from '../helpers/debts.js';
 
 const ctx = await setup();
-const api = debtRequests(ctx);
+const api = debtClient(ctx);
 
 describe('delete debt', () => {
   test('deletes the debt and its followups, and nothing else', async () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { body, setup } from '../helpers/setup.js';
-import { VALID_DEBT, debtRequests } from './requests.js';
+import { VALID_DEBT, debtClient } from '../helpers/debts.js';
 
 const ctx = await setup();
-const api = debtRequests(ctx);
+const api = debtClient(ctx);
 
 const FIELDS = [
   'civility', 'firstname', 'lastname', 'phone', 'email', 'amount', 'currency', 'birthdate', 'object', 'internal_id',

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { body, setup } from '../helpers/setup.js';
-import { DEBT_KEYS, VALID_DEBT, debtRequests } from './requests.js';
+import { DEBT_KEYS, VALID_DEBT, debtClient } from '../helpers/debts.js';
 
 const ctx = await setup();
-const api = debtRequests(ctx);
+const api = debtClient(ctx);
 
 describe('get debt', () => {
   test('returns the debt with Success', async () => {

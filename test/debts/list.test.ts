@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { body, setup, type Tenant } from '../helpers/setup.js';
-import { VALID_DEBT, debtRequests } from './requests.js';
+import { VALID_DEBT, debtClient } from '../helpers/debts.js';
 
 const ctx = await setup();
-const api = debtRequests(ctx);
+const api = debtClient(ctx);
 
 /** Creates a debt through the API, then sets its creation time. */
 async function debtAt(tenant: Tenant, createdAt: string, fields: Record<string, unknown> = {}): Promise<string> {

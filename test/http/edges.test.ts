@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
-import { TokenSigner } from '../../src/auth/access-token.js';
+import { TokenSealer } from '../../src/auth/access-token.js';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { createPool } from '../../src/db/pool.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
@@ -262,7 +262,7 @@ describe('unexpected failures', () => {
     assert.equal(health.statusCode, 200);
     assert.deepEqual(body(health), { status: 'ok' });
 
-    const { token } = new TokenSigner(keys.tokens).issue({ clientRowId: 1, clientId: 'rlc_x', companyId: 1, scopes: [...SCOPES] });
+    const { token } = new TokenSealer(keys.tokens).issue({ clientRowId: 1, clientId: 'rlc_x', companyId: 1, scopes: [...SCOPES] });
     const get = await app.inject({
       method: 'GET',
       url: `${API}/followups/${new IdCodec(keys.ids).encode('followup', 1)}`,

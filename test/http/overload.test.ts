@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
-import { TokenSigner } from '../../src/auth/access-token.js';
+import { TokenSealer } from '../../src/auth/access-token.js';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { DEFAULT_DATABASE_LIMITS, defaultHttpLimits, type DatabaseLimits } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
@@ -145,7 +145,7 @@ describe('overload', () => {
       await app.close();
       await pool.end();
     });
-    const { token } = new TokenSigner(keys.tokens).issue({ clientRowId: 1, clientId: 'rlc_x', companyId: 1, scopes: [...SCOPES] });
+    const { token } = new TokenSealer(keys.tokens).issue({ clientRowId: 1, clientId: 'rlc_x', companyId: 1, scopes: [...SCOPES] });
     const get = await app.inject({ method: 'GET', url: `${API}/followups/${new IdCodec(keys.ids).encode('followup', 1)}`, headers: { authorization: `Bearer ${token}` } });
     assertUnavailable(get, 'The database is unavailable: retry shortly', 5);
     assert.doesNotMatch(get.body, /ECONNREFUSED|127\.0\.0\.1/);

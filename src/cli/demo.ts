@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createClient } from './auth/client-service.js';
-import { SCOPES } from './auth/scopes.js';
-import { countCompanies, insertCompany } from './companies/repository.js';
-import { transaction, type Pool } from './db/pool.js';
-import { createDebt } from './debts/service.js';
-import { IdCodec } from './security/encrypted-id.js';
-import type { Keys } from './security/keys.js';
+import { createClient } from '../auth/client-service.js';
+import { SCOPES } from '../auth/scopes.js';
+import { countCompanies, insertCompany } from '../companies/repository.js';
+import { transaction, type Pool } from '../db/pool.js';
+import { createDebt } from '../debts/service.js';
+import { IdCodec } from '../security/encrypted-id.js';
+import type { Keys } from '../security/keys.js';
 
 /**
  * First run on an empty embedded database: a demo company, an API client with every scope and

@@ -1,5 +1,5 @@
-import type { TestContext } from '../helpers/setup.js';
-import { API } from '../helpers/setup.js';
+import type { TestContext } from './setup.js';
+import { API } from './setup.js';
 
 type Auth = { authorization: string } | Record<string, never>;
 
@@ -14,7 +14,7 @@ export const DEBT_KEYS = [
 ];
 
 /** HTTP calls of the debts API (and the followup create that debts' tests need). */
-export function debtRequests(ctx: TestContext) {
+export function debtClient(ctx: TestContext) {
   const json = (auth: Auth) => ({ ...auth, 'content-type': 'application/json' });
   return {
     create: (auth: Auth, payload: unknown) =>
