@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { securityCases } from './helpers/security.js';
 import { API, body, setup } from './helpers/setup.js';
 
 const ctx = await setup();
@@ -27,4 +28,8 @@ test('GET /enums without a valid token is 401', async () => {
   const response = await ctx.app.inject({ method: 'GET', url: `${API}/enums`, headers: { authorization: 'Bearer nope' } });
   assert.equal(response.statusCode, 401);
   assert.equal(body(response).message, 'Authentication credentials are missing or invalid');
+});
+
+securityCases(ctx, 'enums', {
+  endpoints: [{ method: 'GET', path: '/enums' }],
 });
