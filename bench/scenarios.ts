@@ -79,48 +79,48 @@ const CREATE_VALUES: FollowupValues = {
   is_retry: false,
 };
 
+/**
+ * One request per row id, the same on both sides: Relance's route (`relancePath`) and the floor's
+ * (`/sql/<floor>/:id`), whose handler runs the SQL with the id from the path.
+ */
+function perRow(
+  method: Method,
+  status: number,
+  ids: number[],
+  relancePath: (id: number) => string,
+  floor: string,
+  handler: (id: number, body: unknown) => Promise<unknown>,
+  body?: object,
+): Omit<Scenario, 'name'> {
+  return {
+    method,
+    status,
+    relance: ids.map((id) => ({ method, path: `${API_PREFIX}${relancePath(id)}`, ...(body && { body }) })),
+    sqlFloor: {
+      url: `/sql/${floor}/:id`,
+      requests: ids.map((id) => ({ method, path: `/sql/${floor}/${id}`, ...(body && { body }) })),
+      handler: async (request) => handler(Number((request.params as { id: string }).id), request.body),
+    },
+  };
+}
+
 const createFollowupScenario: ScenarioDefinition = {
   name: 'create followup',
   prepare: async (f) => {
-    const debts = f.debtIds.slice(0, ROTATION);
-    return {
-      method: 'POST',
-      status: 201,
-      relance: debts.map((id) => ({
-        method: 'POST',
-        path: `${API_PREFIX}/followups`,
-        body: { debt_id: f.ids.encode('debt', id), ...CREATE_BODY },
-      })),
-      sqlFloor: {
-        url: '/sql/create-followup/:debtId',
-        requests: debts.map((id) => ({ method: 'POST', path: `/sql/create-followup/${id}`, body: CREATE_BODY })),
-        handler: async (request) => {
-          const { debtId } = request.params as { debtId: string };
-          return insertFollowup(f.companyId, Number(debtId), CREATE_VALUES, f.source, f.pool);
-        },
-      },
-    };
+    const scenario = perRow('POST', 201, f.debtIds.slice(0, ROTATION), () => '/followups', 'create-followup',
+      (debtId) => insertFollowup(f.companyId, debtId, CREATE_VALUES, f.source, f.pool), CREATE_BODY);
+    // Relance is told the debt in the body (encrypted), the floor in the path.
+    scenario.relance = f.debtIds.slice(0, ROTATION).map((id) => ({
+      method: 'POST', path: `${API_PREFIX}/followups`, body: { debt_id: f.ids.encode('debt', id), ...CREATE_BODY },
+    }));
+    return scenario;
   },
 };
 
 const getFollowupScenario: ScenarioDefinition = {
   name: 'get followup',
-  prepare: async (f) => {
-    const followups = f.followupIds.slice(0, ROTATION);
-    return {
-      method: 'GET',
-      status: 200,
-      relance: followups.map((id) => ({ method: 'GET', path: `${API_PREFIX}/followups/${f.ids.encode('followup', id)}` })),
-      sqlFloor: {
-        url: '/sql/get-followup/:id',
-        requests: followups.map((id) => ({ method: 'GET', path: `/sql/get-followup/${id}` })),
-        handler: async (request) => {
-          const { id } = request.params as { id: string };
-          return findFollowup(f.companyId, Number(id), f.pool);
-        },
-      },
-    };
-  },
+  prepare: async (f) => perRow('GET', 200, f.followupIds.slice(0, ROTATION), (id) => `/followups/${f.ids.encode('followup', id)}`, 'get-followup',
+    (id) => findFollowup(f.companyId, id, f.pool)),
 };
 
 /** A call that ends: the summary differs on every request, so every update changes the row. */
@@ -128,24 +128,13 @@ const UPDATE_BODY = { status: 'no_answer', summary: 'Call ended without an answe
 
 const updateFollowupScenario: ScenarioDefinition = {
   name: 'update followup',
-  prepare: async (f) => {
-    const followups = f.followupIds.slice(0, ROTATION);
-    return {
-      method: 'PUT',
-      status: 200,
-      uniqueIds: true,
-      relance: followups.map((id) => ({ method: 'PUT', path: `${API_PREFIX}/followups/${f.ids.encode('followup', id)}`, body: UPDATE_BODY })),
-      sqlFloor: {
-        url: '/sql/update-followup/:id',
-        requests: followups.map((id) => ({ method: 'PUT', path: `/sql/update-followup/${id}`, body: UPDATE_BODY })),
-        handler: async (request) => {
-          const { id } = request.params as { id: string };
-          const { status, summary } = request.body as typeof UPDATE_BODY;
-          return updateFollowup(f.companyId, Number(id), { status, summary }, f.source, f.pool);
-        },
-      },
-    };
-  },
+  prepare: async (f) => ({
+    ...perRow('PUT', 200, f.followupIds.slice(0, ROTATION), (id) => `/followups/${f.ids.encode('followup', id)}`, 'update-followup', (id, body) => {
+      const { status, summary } = body as typeof UPDATE_BODY;
+      return updateFollowup(f.companyId, id, { status, summary }, f.source, f.pool);
+    }, UPDATE_BODY),
+    uniqueIds: true,
+  }),
 };
 
 const NEWEST_FIRST: ListOrder = { column: 'activity_at', descending: true };

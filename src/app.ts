@@ -17,7 +17,7 @@ import { onClientError } from './http/client-error.js';
 import { dropStalledSockets } from './http/stalled-sockets.js';
 import { onFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { ErrorResponseSchema, errors } from './http/errors.js';
-import { registerJsonParser } from './http/json-body.js';
+import { JSON_BODY_LIMIT, registerJsonParser } from './http/json-body.js';
 import { DOCS_OPTIONS, openApiOptions } from './http/openapi.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
@@ -25,7 +25,6 @@ import { opsRoutes } from './ops/routes.js';
 import type { Keys } from './security/keys.js';
 
 export const API_PREFIX = '/external-api/v1';
-const BODY_LIMIT = 1024 * 1024;
 const PROBES = new Set(['/health', '/ready']);
 
 export interface AppDependencies {
@@ -47,7 +46,7 @@ export async function buildApp({
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT,
+    bodyLimit: JSON_BODY_LIMIT,
     // No socket lives for ever: a request must arrive whole within requestTimeout (headers
     // within headersTimeout), an idle keep-alive connection closes, a socket with no traffic
     // either way is dropped. Node checks these every connectionsCheckingInterval.

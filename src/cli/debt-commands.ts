@@ -1,12 +1,14 @@
 import secureJson from 'secure-json-parse';
 import { toDebt } from '../debts/serialize.js';
 import { createDebt } from '../debts/service.js';
-import { DEBT_FIELDS, type DebtField } from '../debts/schema.js';
+import { CreateDebtBody, DEBT_FIELDS, type DebtField } from '../debts/schema.js';
+import { bodyChecker } from '../http/validation.js';
 import { ApiError } from '../http/errors.js';
 import { companyOf, idsOf, isForeignKeyViolation, UsageError, type Command, type Options } from './options.js';
 
 /** Every field POST /debts takes, as a flag: `internal_id` is `--internal-id`. */
 export const DEBT_FLAGS: Record<string, DebtField> = Object.fromEntries(DEBT_FIELDS.map((field) => [field.replace(/_/g, '-'), field]));
+const checkCreateBody = bodyChecker(CreateDebtBody);
 const FLAG_OF = new Map(Object.entries(DEBT_FLAGS).map(([flag, field]) => [field as string, `--${flag}`]));
 
 export const debtCommands: Record<string, Command> = {
@@ -14,7 +16,8 @@ export const debtCommands: Record<string, Command> = {
     const companyId = companyOf(runtime, options);
     try {
       // The same validation as POST /debts: the flags are read into the body it takes.
-      const row = await createDebt(companyId, debtBody(options), runtime.db.pool);
+      const body = debtBody(options);
+      const row = await createDebt(companyId, { body, problems: checkCreateBody(body) }, runtime.db.pool);
       return toDebt(row, idsOf(runtime));
     } catch (error) {
       if (error instanceof ApiError && error.details) throw new UsageError(inFlags(error.details));

@@ -4,7 +4,9 @@ import { createClient } from '../auth/client-service.js';
 import { SCOPES } from '../auth/scopes.js';
 import { countCompanies, insertCompany } from '../companies/repository.js';
 import { transaction, type Pool } from '../db/pool.js';
+import { CreateDebtBody } from '../debts/schema.js';
 import { createDebt } from '../debts/service.js';
+import { bodyChecker } from '../http/validation.js';
 import { IdCodec } from '../security/encrypted-id.js';
 import type { Keys } from '../security/keys.js';
 
@@ -14,6 +16,8 @@ import type { Keys } from '../security/keys.js';
  * DATA_DIR/demo-credentials.json (0600) for scripts. Never on stdout: that is the JSON log stream,
  * which log collectors keep and share.
  */
+const checkCreateBody = bodyChecker(CreateDebtBody);
+
 export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string, dataDir: string): Promise<void> {
   const ids = new IdCodec(keys.ids);
   const file = join(dataDir, 'demo-credentials.json');
@@ -23,9 +27,8 @@ export async function seedDemoIfEmpty(pool: Pool, keys: Keys, baseUrl: string, d
     if ((await countCompanies(tx)) > 0) return undefined;
     const company = await insertCompany('Demo company', tx);
     const client = await createClient(company.id, { scopes: [...SCOPES], name: 'demo' }, keys.secrets, tx);
-    const debt = await createDebt(company.id, {
-      firstname: 'Jane', lastname: 'Doe', email: 'jane.doe@example.com', amount: 1250, currency: 'EUR',
-    }, tx);
+    const body = { firstname: 'Jane', lastname: 'Doe', email: 'jane.doe@example.com', amount: 1250, currency: 'EUR' };
+    const debt = await createDebt(company.id, { body, problems: checkCreateBody(body) }, tx);
     const credentials = {
       company_id: ids.encode('company', company.id),
       client_id: client.client_id,

@@ -1,5 +1,6 @@
 import type { Lookup } from '../db/lookup.js';
 import type { Queryable } from '../db/pool.js';
+import { Where, type TimeRange } from '../db/where.js';
 import type { DebtStatus } from './schema.js';
 
 /** The client-writable columns, in a fixed order shared by the SQL below. */
@@ -56,9 +57,7 @@ export type DebtRow = StoredDebt & DebtCounts;
 export interface DebtFilters {
   statuses?: string[];
   currency?: string;
-  createdFrom?: Date;
-  /** Exclusive upper bound. */
-  createdBefore?: Date;
+  created?: TimeRange;
 }
 
 // Dates are read as text: pg would turn a `date` into a Date at local midnight, off by a day
@@ -113,6 +112,13 @@ export async function findDebt(companyId: number, id: number, db: Queryable): Pr
   return row.company_id === companyId ? { found: row } : { forbidden: true };
 }
 
+/** Whether the debt is the company's (`found`), another company's (`forbidden`), or unknown. */
+export async function debtOwnership(companyId: number, id: number, db: Queryable): Promise<Lookup<true>> {
+  const { rows } = await db.query<{ company_id: number }>('SELECT company_id FROM debts WHERE id = $1', [id]);
+  if (!rows[0]) return undefined;
+  return rows[0].company_id === companyId ? { found: true } : { forbidden: true };
+}
+
 /**
  * The debt, locked until the end of the transaction, so that an update checks its rules (phone
  * or email present, decimals of the currency) against the values it will write over. Another
@@ -158,18 +164,9 @@ export async function deleteDebt(companyId: number, id: number, tx: Queryable): 
   return followups.rowCount ?? 0;
 }
 
-function filterSql(companyId: number, filters: DebtFilters): { where: string; params: unknown[] } {
-  const params: unknown[] = [companyId];
-  const conditions = ['d.company_id = $1'];
-  const add = (condition: (placeholder: string) => string, value: unknown) => {
-    params.push(value);
-    conditions.push(condition(`$${params.length}`));
-  };
-  if (filters.statuses) add((p) => `d.status = ANY(${p}::text[])`, filters.statuses);
-  if (filters.currency) add((p) => `d.currency = ${p}`, filters.currency);
-  if (filters.createdFrom) add((p) => `d.created_at >= ${p}`, filters.createdFrom);
-  if (filters.createdBefore) add((p) => `d.created_at < ${p}`, filters.createdBefore);
-  return { where: conditions.join(' AND '), params };
+function where(companyId: number, filters: DebtFilters): Where {
+  const conditions = new Where().equals('d.company_id', companyId).oneOf('d.status', filters.statuses);
+  return conditions.equals('d.currency', filters.currency).within('d.created_at', filters.created);
 }
 
 /** One page of the company's debts, newest first (ties by id), with their counts. */
@@ -179,21 +176,20 @@ export async function listDebts(
   page: { limit: number; offset: number },
   db: Queryable,
 ): Promise<DebtRow[]> {
-  const { where, params } = filterSql(companyId, filters);
-  const n = params.length;
+  const conditions = where(companyId, filters);
   // The page is cut first, so the followups are counted for its rows only.
   const { rows } = await db.query<DebtRow>(
     `SELECT ${COLUMNS}, c.*
-     FROM (SELECT * FROM debts d WHERE ${where} ${ORDER} LIMIT $${n + 1} OFFSET $${n + 2}) d
+     FROM (SELECT * FROM debts d WHERE ${conditions} ${ORDER} LIMIT ${conditions.param(page.limit)} OFFSET ${conditions.param(page.offset)}) d
      ${COUNTS}
      ${ORDER}`,
-    [...params, page.limit, page.offset],
+    conditions.params,
   );
   return rows;
 }
 
 export async function countDebts(companyId: number, filters: DebtFilters, db: Queryable): Promise<number> {
-  const { where, params } = filterSql(companyId, filters);
-  const { rows } = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM debts d WHERE ${where}`, params);
+  const conditions = where(companyId, filters);
+  const { rows } = await db.query<{ total: number }>(`SELECT count(*)::int AS total FROM debts d WHERE ${conditions}`, conditions.params);
   return rows[0]!.total;
 }

@@ -1,11 +1,10 @@
 import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifySchemaCompiler } from 'fastify';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { pageInfo } from '../http/pagination.js';
-import { validatorCompiler } from '../http/validation.js';
+import { bodyProblems } from '../http/validation.js';
 import { parseDebtListQuery } from './list-query.js';
 import { countDebts, findDebt, listDebts } from './repository.js';
 import {
@@ -23,14 +22,6 @@ import { createDebt, deleteDebt, updateDebt } from './service.js';
 /** A debt of another company (403) or none (404); the document adds the errors every route can answer. */
 const errorResponses = { 403: ErrorResponseSchema, 404: ErrorResponseSchema };
 
-/**
- * Debt bodies are validated by the service, with these same schemas plus the rules a schema
- * cannot state, so that the CLI shares the gate and every bad field is reported in one 400.
- * Params and query strings are validated here as on every route.
- */
-const bodyCheckedByService: FastifySchemaCompiler<object> = (route) =>
-  route.httpPart === 'body' ? () => true : validatorCompiler(route);
-
 
 export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens }) => {
   const read = authenticate(tokens, 'debts:read');
@@ -38,13 +29,16 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   // An id that does not decrypt as a debt id is unknown, and costs no query.
   const debtId = (text: string) => {
     const id = ids.decode('debt', text);
-    if (id === undefined) throw errors.notFound('Debt');
+    if (id === undefined) throw errors.notFound('debt');
     return id;
   };
 
+  // Writes see the schema's verdict on the body (`attachValidation`) rather than a 400 straight
+  // away: ownership is settled first (another company's debt is a 403 whatever the body), and the
+  // rules of rules.ts are checked with it, so that every bad field is reported in one 400.
   app.post('/debts', {
     onRequest: write,
-    validatorCompiler: bodyCheckedByService,
+    attachValidation: true,
     schema: {
       operationId: 'createDebt',
       tags: ['debts'],
@@ -53,7 +47,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
       response: { 201: DebtResponse },
     },
   }, async (request, reply) => {
-    const row = await createDebt(request.auth.companyId, request.body, pool);
+    const row = await createDebt(request.auth.companyId, { body: request.body, problems: bodyProblems(request) }, pool);
     return reply.code(201).send(ok('Debt created successfully', toDebt(row, ids)));
   });
 
@@ -98,7 +92,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
       method,
       url: '/debts/:id',
       onRequest: write,
-      validatorCompiler: bodyCheckedByService,
+      attachValidation: true,
       schema: {
         operationId: method === 'PUT' ? 'putDebt' : 'patchDebt',
         tags: ['debts'],
@@ -108,7 +102,8 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
         response: { 200: DebtResponse, ...errorResponses },
       },
       handler: async (request) => {
-        const row = owned(await updateDebt(request.auth.companyId, debtId(request.params.id), request.body, pool), 'debt');
+        const input = { body: request.body, problems: bodyProblems(request) };
+        const row = owned(await updateDebt(request.auth.companyId, debtId(request.params.id), input, pool), 'debt');
         return ok('Debt updated successfully', toDebt(row, ids));
       },
     });

@@ -153,16 +153,8 @@ export const CreateDebtBody = named('DebtCreate', Type.Object(
   {
     description: 'Read-only fields (id, status, amount_text, counts, import_date) are ignored if sent.',
     examples: [{
-      civility: 'Ms',
-      firstname: 'Jane',
-      lastname: 'Doe',
-      phone: '+33612345678',
-      email: 'jane.doe@example.com',
-      amount: 1250,
-      currency: 'EUR',
-      invoice_reference: 'INV-2024-001',
-      due_date: '2024-02-05',
-      country: 'FR',
+      civility: 'Ms', firstname: 'Jane', lastname: 'Doe', phone: '+33612345678', email: 'jane.doe@example.com',
+      amount: 1250, currency: 'EUR', invoice_reference: 'INV-2024-001', due_date: '2024-02-05', country: 'FR',
     }],
   },
 ));

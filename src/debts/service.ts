@@ -1,13 +1,14 @@
 import type { Lookup } from '../db/lookup.js';
 import { transaction, type Pool, type Queryable } from '../db/pool.js';
-import { parseDebtChanges, parseNewDebt } from './debt-input.js';
+import { parseDebtChanges, parseNewDebt, type SchemaChecked } from './rules.js';
 import { deleteDebt as deleteDebtRows, findDebt, insertDebt, lockDebt, updateDebt as updateDebtRow, type DebtRow } from './repository.js';
 
 /**
- * Validates and stores a new debt: the code path of `POST /debts` and `relance debt create`.
- * `input` is the request body as received; a bad one is a 400 ApiError naming every bad field.
+ * Checks and stores a new debt: the code path of `POST /debts` and `relance debt create`.
+ * `input` is the body with what the request schema found wrong with it; a bad one is a 400
+ * ApiError naming every bad field.
  */
-export async function createDebt(companyId: number, input: unknown, db: Queryable): Promise<DebtRow> {
+export async function createDebt(companyId: number, input: SchemaChecked, db: Queryable): Promise<DebtRow> {
   return insertDebt(companyId, parseNewDebt(input), db);
 }
 
@@ -16,7 +17,7 @@ export async function createDebt(companyId: number, input: unknown, db: Queryabl
  * concurrent updates cannot together break a rule that each one alone keeps (such as clearing
  * phone in one and email in the other). Ownership is settled before the input is looked at.
  */
-export async function updateDebt(companyId: number, id: number, input: unknown, pool: Pool): Promise<Lookup<DebtRow>> {
+export async function updateDebt(companyId: number, id: number, input: SchemaChecked, pool: Pool): Promise<Lookup<DebtRow>> {
   return transaction(pool, async (tx) => {
     const current = await lockDebt(companyId, id, 'update', tx);
     if (!current || 'forbidden' in current) return current;

@@ -1,8 +1,9 @@
 import { errors, type ErrorDetails } from '../http/errors.js';
 import { parsePage, type PageRequest } from '../http/pagination.js';
 import type { IdCodec } from '../security/encrypted-id.js';
-import { parseTimestamp, parseUpperBound } from '../time/timestamp.js';
-import type { FollowupFilters, Keyset, ListOrder, TimeRange } from './list-repository.js';
+import { enumList, instant, sortOf, timeRange } from '../http/list-query.js';
+import { parseTimestamp } from '../time/timestamp.js';
+import type { FollowupFilters, Keyset, ListOrder } from './list-repository.js';
 import { FOLLOWUP_STATUSES, FOLLOWUP_TYPES, type ListFollowupsQuery } from './schema.js';
 
 const SORTS: Record<string, ListOrder> = {
@@ -29,22 +30,17 @@ export interface ListRequest {
 export function parseListQuery(query: ListFollowupsQuery, ids: IdCodec): ListRequest {
   const details: ErrorDetails = {};
   const filters: FollowupFilters = {
-    statuses: oneOf(query.status, 'status', FOLLOWUP_STATUSES, details),
-    types: oneOf(query.type, 'type', FOLLOWUP_TYPES, details),
-    activity: range(query.date_from, query.date_to, 'date_from', 'date_to', details),
-    scheduled: range(query.scheduled_from, query.scheduled_to, 'scheduled_from', 'scheduled_to', details),
+    statuses: enumList(query.status, 'status', FOLLOWUP_STATUSES, details),
+    types: enumList(query.type, 'type', FOLLOWUP_TYPES, details),
+    activity: timeRange(query, 'date_from', 'date_to', details),
+    scheduled: timeRange(query, 'scheduled_from', 'scheduled_to', details),
+    updatedSince: instant(query.updated_since, 'updated_since', details),
   };
   if (query.debt_id !== undefined) {
     filters.debtId = ids.decode('debt', query.debt_id);
     if (filters.debtId === undefined) details.debt_id = 'debt_id must be a debt ID';
   }
-  if (query.updated_since !== undefined) {
-    filters.updatedSince = parseTimestamp(query.updated_since);
-    if (!filters.updatedSince) details.updated_since = 'Invalid updated_since format. Use ISO 8601';
-  }
-  const sort = query.sort ?? '-activity_date';
-  const order = SORTS[sort];
-  if (!order) details.sort = `Invalid sort. Valid values are: ${Object.keys(SORTS).join(', ')}`;
+  const sort = sortOf(query.sort, SORTS, '-activity_date', details);
   const page = parsePage(query, details);
 
   let cursor: ListRequest['cursor'];
@@ -52,39 +48,13 @@ export function parseListQuery(query: ListFollowupsQuery, ids: IdCodec): ListReq
     if (query.page !== undefined) details.cursor = 'Send either cursor or page, not both';
     else if (query.cursor === '') cursor = {};
     else {
-      const after = decodeCursor(query.cursor, sort, ids);
+      const after = decodeCursor(query.cursor, sort.name, ids);
       if (after) cursor = { after };
       else details.cursor = 'Invalid cursor: use a next_cursor returned with the same sort, or an empty cursor to start';
     }
   }
   if (Object.keys(details).length > 0) throw errors.validation(details);
-  return { filters, sort, order: order!, limit: page.limit, ...(cursor ? { cursor } : { page }) };
-}
-
-function oneOf(raw: string | undefined, name: string, valid: readonly string[], details: ErrorDetails) {
-  if (raw === undefined) return undefined;
-  const values = [...new Set(raw.split(',').map((v) => v.trim()))];
-  const bad = values.filter((v) => !valid.includes(v));
-  if (bad.length > 0) {
-    details[name] = `Invalid ${name} filter "${bad.join(',').slice(0, 100)}". Valid values are: ${valid.join(', ')}`;
-    return undefined;
-  }
-  return values;
-}
-
-/** Inclusive bounds; the upper one as parseUpperBound reads it (a whole day or second). */
-function range(from: string | undefined, to: string | undefined, fromName: string, toName: string, details: ErrorDetails) {
-  const bounds: TimeRange = {};
-  if (from !== undefined) {
-    bounds.from = parseTimestamp(from);
-    if (!bounds.from) details[fromName] = `Invalid ${fromName} format. Use ISO 8601`;
-  }
-  if (to !== undefined) {
-    bounds.before = parseUpperBound(to);
-    if (!bounds.before) details[toName] = `Invalid ${toName} format. Use ISO 8601`;
-  }
-  if (bounds.from && bounds.before && bounds.from >= bounds.before) details[fromName] = `${fromName} must not be after ${toName}`;
-  return bounds.from || bounds.before ? bounds : undefined;
+  return { filters, sort: sort.name, order: sort.order, limit: page.limit, ...(cursor ? { cursor } : { page }) };
 }
 
 const SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/;

@@ -1,11 +1,6 @@
 import type { Queryable } from '../db/pool.js';
+import { Where, type TimeRange } from '../db/where.js';
 import type { FollowupRow } from './repository.js';
-
-/** `from` is inclusive, `before` exclusive. */
-export interface TimeRange {
-  from?: Date;
-  before?: Date;
-}
 
 export interface FollowupFilters {
   statuses?: string[];
@@ -32,31 +27,16 @@ export interface Keyset {
 
 export type ListedRow = FollowupRow & { sort_key: string };
 
-/** Appends WHERE conditions for the filters; values go through parameters only. */
-function where(companyId: number, filters: FollowupFilters, params: unknown[]): string {
-  params.push(companyId);
-  const conditions = [`f.company_id = $${params.length}`];
-  const add = (sql: (placeholder: string) => string, value: unknown) => {
-    params.push(value);
-    conditions.push(sql(`$${params.length}`));
-  };
-  // One value compares with =, so that the (company_id, status, activity_at) index also gives the order.
-  const oneOf = (column: string, values: string[] | undefined) => {
-    if (!values) return;
-    if (values.length === 1) add((p) => `f.${column} = ${p}`, values[0]);
-    else add((p) => `f.${column} = ANY(${p}::text[])`, values);
-  };
-  const range = (column: string, bounds: TimeRange | undefined) => {
-    if (bounds?.from) add((p) => `f.${column} >= ${p}`, bounds.from);
-    if (bounds?.before) add((p) => `f.${column} < ${p}`, bounds.before);
-  };
-  oneOf('status', filters.statuses);
-  oneOf('type', filters.types);
-  if (filters.debtId !== undefined) add((p) => `f.debt_id = ${p}`, filters.debtId);
-  range('activity_at', filters.activity);
-  range('scheduled_at', filters.scheduled);
-  if (filters.updatedSince) add((p) => `f.updated_at >= ${p}`, filters.updatedSince);
-  return conditions.join(' AND ');
+function where(companyId: number, filters: FollowupFilters): Where {
+  // One status or type compares with =, so that the (company_id, status, activity_at) index also gives the order.
+  return new Where()
+    .equals('f.company_id', companyId)
+    .oneOf('f.status', filters.statuses)
+    .oneOf('f.type', filters.types)
+    .equals('f.debt_id', filters.debtId)
+    .within('f.activity_at', filters.activity)
+    .within('f.scheduled_at', filters.scheduled)
+    .since('f.updated_at', filters.updatedSince);
 }
 
 /**
@@ -71,22 +51,20 @@ export async function listFollowups(
   window: { limit: number; offset?: number; after?: Keyset },
   db: Queryable,
 ): Promise<ListedRow[]> {
-  const params: unknown[] = [];
-  let conditions = where(companyId, filters, params);
+  const conditions = where(companyId, filters);
   const direction = order.descending ? 'DESC' : 'ASC';
-  if (window.after) {
-    params.push(window.after.key, window.after.id);
-    const bound = `($${params.length - 1}::timestamp AT TIME ZONE 'UTC', $${params.length}::bigint)`;
-    conditions += ` AND (f.${order.column}, f.id) ${order.descending ? '<' : '>'} ${bound}`;
+  const after = window.after;
+  if (after) {
+    const bound = `(${conditions.param(after.key)}::timestamp AT TIME ZONE 'UTC', ${conditions.param(after.id)}::bigint)`;
+    conditions.condition(`(f.${order.column}, f.id) ${order.descending ? '<' : '>'} ${bound}`);
   }
-  params.push(window.limit + 1, window.offset ?? 0);
   const { rows } = await db.query<ListedRow>(
     `SELECT f.*, to_char(f.${order.column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS sort_key
      FROM followups f
      WHERE ${conditions}
      ORDER BY f.${order.column} ${direction}, f.id ${direction}
-     LIMIT $${params.length - 1} OFFSET $${params.length}`,
-    params,
+     LIMIT ${conditions.param(window.limit + 1)} OFFSET ${conditions.param(window.offset ?? 0)}`,
+    conditions.params,
   );
   return rows;
 }
@@ -106,16 +84,7 @@ export async function countFollowups(companyId: number, filters: FollowupFilters
     );
     return Number(rows[0]!.n);
   }
-  const params: unknown[] = [];
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM followups f WHERE ${where(companyId, filters, params)}`,
-    params,
-  );
+  const conditions = where(companyId, filters);
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM followups f WHERE ${conditions}`, conditions.params);
   return rows[0]!.n;
-}
-
-/** The company owning a debt, to tell "not yours" (403) from "no such debt" (404). */
-export async function debtCompany(debtId: number, db: Queryable): Promise<number | undefined> {
-  const { rows } = await db.query<{ company_id: number }>('SELECT company_id FROM debts WHERE id = $1', [debtId]);
-  return rows[0]?.company_id;
 }

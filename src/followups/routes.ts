@@ -5,7 +5,7 @@ import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { withResponseHeaders } from '../http/openapi-schema.js';
-import { readIdempotencyKey } from '../idempotency/service.js';
+import { replyOnce } from '../idempotency/reply.js';
 import { findFollowup } from './repository.js';
 import {
   CreatedFollowupResponse,
@@ -17,7 +17,7 @@ import {
   UpdatedFollowupResponse,
   UpdateFollowupBody,
 } from './schema.js';
-import { toFollowup } from './serialize.js';
+import { toCreatedFollowup, toFollowup } from './serialize.js';
 import { changeFollowup, createFollowup, type Caller } from './service.js';
 
 /**
@@ -52,11 +52,10 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
       },
     },
   }, async (request, reply) => {
-    const key = readIdempotencyKey(request.headers['idempotency-key']);
-    const result = await createFollowup(pool, ids, callerOf(request), request.body, key);
-    if (result.replayed) reply.header('Idempotent-Replayed', 'true');
-    // Already serialized (it is what an Idempotency-Key replays): a JSON string is sent as is.
-    return reply.code(result.status as 200 | 201).type('application/json; charset=utf-8').send(result.body as never);
+    return replyOnce(request, reply, pool, (db) => createFollowup(db, ids, callerOf(request), request.body), (outcome) => ({
+      status: 'created' in outcome ? 201 : 200,
+      body: ok('Followup created successfully', toCreatedFollowup('created' in outcome ? outcome.created : outcome.existing, ids)),
+    }));
   });
 
   app.get('/followups/:id', {
@@ -90,7 +89,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
       },
       handler: async (request) => {
         const id = ids.decode('followup', request.params.id);
-        if (id === undefined) throw errors.notFound('Followup');
+        if (id === undefined) throw errors.notFound('followup');
         const row = await changeFollowup(pool, callerOf(request), id, request.body);
         return ok('Followup updated successfully', toFollowup(row, ids));
       },

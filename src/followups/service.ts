@@ -1,12 +1,13 @@
-import { retryTransient, type Pool } from '../db/pool.js';
+import { retryTransient, type Pool, type Queryable } from '../db/pool.js';
 import { errors, owned } from '../http/errors.js';
-import { ok } from '../http/envelope.js';
-import { idempotent, type WriteResult } from '../idempotency/service.js';
 import type { IdCodec } from '../security/encrypted-id.js';
 import { parseTimestamp } from '../time/timestamp.js';
-import { insertFollowup, updateFollowup, WRITABLE_COLUMNS, type FollowupRow, type FollowupValues } from './repository.js';
-import type { CreateFollowupBody, UpdateFollowupBody } from './schema.js';
-import { toCreatedFollowup } from './serialize.js';
+import { debtOwnership } from '../debts/repository.js';
+import { pageInfo, type PageRequest } from '../http/pagination.js';
+import { encodeCursor, parseListQuery, type ListRequest } from './list-query.js';
+import { countFollowups, listFollowups } from './list-repository.js';
+import { findFollowup, insertFollowup, listChanges, updateFollowup, WRITABLE_COLUMNS, type FollowupRow, type FollowupValues } from './repository.js';
+import type { CreateFollowupBody, ListFollowupsQuery, UpdateFollowupBody } from './schema.js';
 
 export interface Caller {
   companyId: number;
@@ -14,35 +15,27 @@ export interface Caller {
   source: string;
 }
 
+export type CreateOutcome = { created: FollowupRow } | { existing: FollowupRow };
+
 /**
- * Creates a followup (201), or returns the debt's followup with the same call_id (200), at most
- * once per Idempotency-Key.
+ * Creates a followup, or returns the debt's followup with the same call_id, in `db` (the
+ * transaction of an Idempotency-Key, when there is one). A debt that is not the caller's is a
+ * 400 on `debt_id`, as the contract says.
  */
-export async function createFollowup(
-  pool: Pool,
-  ids: IdCodec,
-  caller: Caller,
-  body: CreateFollowupBody,
-  idempotencyKey: string | undefined,
-): Promise<WriteResult> {
+export async function createFollowup(db: Queryable, ids: IdCodec, caller: Caller, body: CreateFollowupBody): Promise<CreateOutcome> {
   const debtId = ids.decode('debt', body.debt_id);
-  const request = { method: 'POST', route: '/followups', body };
   const debtNotFound = () => errors.validation({ debt_id: 'Debt not found: debt_id must be the ID of a debt of your company' });
-  return idempotent(pool, caller.companyId, idempotencyKey, request, async (db) => {
-    let result;
-    try {
-      result = debtId === undefined ? undefined : await insertFollowup(caller.companyId, debtId, createValues(body), caller.source, db);
-    } catch (error) {
-      // The debt was deleted between the ownership check and the foreign-key check.
-      if ((error as { code?: string }).code === '23503') throw debtNotFound();
-      throw error;
-    }
-    if (!result) throw debtNotFound();
-    if ('contended' in result) throw errors.conflict('call_id was being changed by other requests on this debt: retry');
-    const row = 'created' in result ? result.created : result.existing;
-    const envelope = ok('Followup created successfully', toCreatedFollowup(row, ids));
-    return { status: 'created' in result ? 201 : 200, body: JSON.stringify(envelope) };
-  });
+  let result;
+  try {
+    result = debtId === undefined ? undefined : await insertFollowup(caller.companyId, debtId, createValues(body), caller.source, db);
+  } catch (error) {
+    // The debt was deleted between the ownership check and the foreign-key check.
+    if ((error as { code?: string }).code === '23503') throw debtNotFound();
+    throw error;
+  }
+  if (!result) throw debtNotFound();
+  if ('contended' in result) throw errors.conflict('call_id was being changed by other requests on this debt: retry');
+  return result;
 }
 
 /** Applies the fields sent; 403/404 as for a read; 409 when call_id is taken on the debt. */
@@ -92,4 +85,52 @@ function callId(value: string | null | undefined): string | null {
 
 function toDate(value: string | null | undefined): Date | null {
   return value == null ? null : parseTimestamp(value)!;
+}
+
+export interface FollowupPage {
+  rows: FollowupRow[];
+  pagination: { total: number; page: number; limit: number; pages: number } | { limit: number; next_cursor: string | null };
+}
+
+/** A page of the company's followups matching the request, in page or cursor mode. */
+export async function listCompanyFollowups(pool: Pool, ids: IdCodec, companyId: number, request: ListRequest): Promise<FollowupPage> {
+  const { filters, order, limit } = request;
+  if (request.cursor) {
+    const rows = await listFollowups(companyId, filters, order, { limit, after: request.cursor.after }, pool);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > limit && last ? encodeCursor(request.sort, { key: last.sort_key, id: last.id }, ids) : null;
+    return { rows: page, pagination: { limit, next_cursor: nextCursor } };
+  }
+  const page = request.page!;
+  // The page and its total are independent queries: run them side by side.
+  const [rows, total] = await Promise.all([
+    listFollowups(companyId, filters, order, { limit, offset: (page.page - 1) * limit }, pool),
+    countFollowups(companyId, filters, pool),
+  ]);
+  return { rows: rows.slice(0, limit), pagination: pageInfo(page, total) };
+}
+
+/**
+ * The same for one debt of the company: 404 for an unknown debt, 403 for another company's,
+ * settled before the query is read (whose `debt_id`, if any, the path overrides).
+ */
+export async function listDebtFollowups(
+  pool: Pool,
+  ids: IdCodec,
+  companyId: number,
+  debtId: number | undefined,
+  query: ListFollowupsQuery,
+): Promise<FollowupPage> {
+  owned(debtId === undefined ? undefined : await debtOwnership(companyId, debtId, pool), 'debt');
+  const { debt_id: _ignored, ...rest } = query;
+  const request = parseListQuery(rest, ids);
+  return listCompanyFollowups(pool, ids, companyId, { ...request, filters: { ...request.filters, debtId } });
+}
+
+/** A page of the followup's changes, oldest first; 404 / 403 as for a read. */
+export async function followupHistory(pool: Pool, companyId: number, id: number | undefined, page: PageRequest) {
+  owned(id === undefined ? undefined : await findFollowup(companyId, id, pool), 'followup');
+  const { rows, total } = await listChanges(companyId, id!, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool);
+  return { rows, pagination: pageInfo(page, total) };
 }

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { databaseUnavailable } from '../db/unavailable.js';
 import { ApiError, errors } from './errors.js';
+import { JSON_BODY_LIMIT } from './json-body.js';
 import { validationDetails } from './validation.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -45,7 +46,7 @@ export function toApiError(error: FastifyError, request: FastifyRequest): ApiErr
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.invalidJson();
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge();
+      return errors.payloadTooLarge(request.routeOptions.bodyLimit ?? JSON_BODY_LIMIT);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_TYPE':
       return errors.unsupportedMediaType();

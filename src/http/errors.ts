@@ -30,8 +30,9 @@ export const errors = {
   tooDeeplyNested: (limit: number) => new ApiError(400, `JSON body is nested too deeply (limit: ${limit} levels of arrays and objects)`),
   unauthenticated: () => new ApiError(401, 'Authentication credentials are missing or invalid'),
   missingScope: (scope: string) => new ApiError(403, `Required scope "${scope}" not found in token`),
-  accessDenied: (what: 'followup' | 'debt') => new ApiError(403, `Access denied to this ${what}`),
-  notFound: (what: 'Followup' | 'Debt') => new ApiError(404, `${what} not found`),
+  /** `resource` as the API names it, in lower case: "debt", "followup", "payment". */
+  accessDenied: (resource: string) => new ApiError(403, `Access denied to this ${resource}`),
+  notFound: (resource: string) => new ApiError(404, `${resource[0]!.toUpperCase()}${resource.slice(1)} not found`),
   methodNotAllowed: (method: string, allowed: readonly string[]) =>
     new ApiError(405, `Method ${method.slice(0, 20)} is not allowed here; allowed: ${allowed.join(', ')}`),
   routeNotFound: (method: string, path: string) => new ApiError(404, `Route ${method} ${path} not found`),
@@ -39,7 +40,8 @@ export const errors = {
   pathParameterTooLong: () => new ApiError(414, 'A path parameter of the URL is too long'),
   conflict: (message: string) => new ApiError(409, message),
   idempotencyKeyReused: () => new ApiError(422, 'Idempotency-Key was already used with a different request'),
-  payloadTooLarge: () => new ApiError(413, 'Request body is too large (limit: 1 MiB)'),
+  /** `limit` is the route's own body limit (uploads allow more than JSON bodies). */
+  payloadTooLarge: (limit: number) => new ApiError(413, `Request body is too large (limit: ${formatBytes(limit)})`),
   unsupportedMediaType: () => new ApiError(415, 'Unsupported Content-Type: send application/json'),
   /** Overload and database outages: the same request may succeed a little later. */
   serviceUnavailable: (reason: Unavailable) => new ApiError(503, UNAVAILABLE[reason].message, undefined, UNAVAILABLE[reason].retryAfter),
@@ -49,6 +51,14 @@ export const errors = {
   internal: (requestId: string) => new ApiError(500, `Internal server error (request id ${requestId})`),
 };
 
+/** 1048576 → "1 MiB", 16384 → "16 KiB", 1000 → "1000 bytes". */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
 const UNAVAILABLE = {
   busy: { message: 'The service is busy: retry shortly', retryAfter: 1 },
   timeout: { message: 'The request took too long to process: retry shortly', retryAfter: 2 },
@@ -56,9 +66,9 @@ const UNAVAILABLE = {
 };
 
 /** The row of a company-scoped lookup, or the 404 / 403 the API answers instead. */
-export function owned<T>(lookup: Lookup<T>, what: 'followup' | 'debt'): T {
-  if (!lookup) throw errors.notFound(what === 'debt' ? 'Debt' : 'Followup');
-  if ('forbidden' in lookup) throw errors.accessDenied(what);
+export function owned<T>(lookup: Lookup<T>, resource: string): T {
+  if (!lookup) throw errors.notFound(resource);
+  if ('forbidden' in lookup) throw errors.accessDenied(resource);
   return lookup.found;
 }
 

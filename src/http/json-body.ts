@@ -12,6 +12,9 @@ const BODILESS = new Set(['GET', 'HEAD', 'DELETE']);
  */
 export const MAX_JSON_DEPTH = 64;
 
+/** Largest JSON body, unless a route sets its own `bodyLimit` (uploads do). */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
 /**
  * Fastify's JSON parser (which refuses prototype-poisoning keys), with the answers made precise:
  * a body is read as strict UTF-8 (a declared other charset is a 415, invalid bytes a 400, never

@@ -1,7 +1,8 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import ajvErrors from 'ajv-errors';
 import addFormats from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { TSchema } from '@sinclair/typebox';
+import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import { parseTimestamp } from '../time/timestamp.js';
 import type { ErrorDetails } from './errors.js';
 import { isHttpUrl } from './http-url.js';
@@ -133,4 +134,27 @@ function joinPath(instancePath: string, last?: string): string {
   const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (last !== undefined) parts.push(last);
   return parts.join('.');
+}
+
+/**
+ * The body's schema problems on a route with `attachValidation` (one that settles ownership
+ * before it reports bad input, and adds rules of its own): `{}` when the body is valid. A bad
+ * path parameter, query string or header is thrown as on any route.
+ */
+export function bodyProblems(request: FastifyRequest): ErrorDetails {
+  const error = request.validationError as (Error & { validation?: ErrorObject[]; validationContext?: string }) | undefined;
+  if (!error) return {};
+  if (error.validationContext !== 'body' || !error.validation) throw error;
+  return validationDetails(error.validation, 'body');
+}
+
+/**
+ * The route validator for input that does not come over HTTP (the CLI's flags read into a
+ * body): the same compiled checks and messages as the route with this body schema.
+ */
+export function bodyChecker(schema: TSchema): (body: unknown) => ErrorDetails {
+  const validate = validatorCompiler({ schema, httpPart: 'body', method: 'POST', url: '' }) as unknown as ((data: unknown) => boolean) & {
+    errors?: ErrorObject[] | null;
+  };
+  return (body) => (validate(body) ? {} : validationDetails(validate.errors ?? [], 'body'));
 }

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys, loadMasterKey } from '../../src/security/keys.js';
-import { holdEmbedded, postmastersOf, REPO_ROOT, sandbox, waitFor } from '../helpers/processes.js';
+import { postmastersOf, REPO_ROOT, sandbox, waitFor } from '../helpers/processes.js';
 import {
-  printedObject, runCli, startServe, stdoutObjects, tokenFor, waitForDemo, waitForListening, type CliResult,
+  heldDataDir, printedObject, runCli, startServe, stdoutObjects, tokenFor, waitForDemo, waitForListening, type CliResult,
 } from '../helpers/relance-cli.js';
 
 const box = sandbox();
@@ -70,9 +70,7 @@ describe('commands while another process holds the embedded server', { concurren
   let companyId: string;
 
   before(async () => {
-    dir = await box.dataDir();
-    await holdEmbedded(box, dir);
-    companyId = printedObject(await runCli(box, dir, ['company', 'create', '--name', 'Shared company'])).id;
+    ({ dir, companyId } = await heldDataDir(box, 'Shared company'));
   });
 
   test('client create prints the client id, its secret and its scopes', TIMEOUT, async () => {

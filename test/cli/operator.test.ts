@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { before, describe, test } from 'node:test';
-import { holdEmbedded, postmastersOf, relanceEnv, sandbox, waitFor } from '../helpers/processes.js';
-import { printedObject, runCli, type CliResult } from '../helpers/relance-cli.js';
+import { postmastersOf, relanceEnv, sandbox, waitFor } from '../helpers/processes.js';
+import { heldDataDir, printedObject, runCli, type CliResult } from '../helpers/relance-cli.js';
 import { join } from 'node:path';
 
 const box = sandbox();
@@ -31,9 +31,7 @@ describe('client lifecycle commands', { concurrency: 3 }, () => {
   let companyId: string;
 
   before(async () => {
-    dir = await box.dataDir();
-    await holdEmbedded(box, dir);
-    companyId = printedObject(await runCli(box, dir, ['company', 'create', '--name', 'Operated'])).id;
+    ({ dir, companyId } = await heldDataDir(box, 'Operated'));
   });
 
   const create = async (scopes = 'followups:read') =>

@@ -69,13 +69,16 @@ async function getFollowup(baseUrl: string, token: string, id: string): Promise<
 }
 
 /** A first `serve` on a fresh DATA_DIR, with the demo client's token. */
-async function firstServe(): Promise<{ dir: string; serve: Child; demo: Demo; baseUrl: string; token: string }> {
+/** A first `relance serve` on a new DATA_DIR, its demo credentials, a token and its postmaster. */
+async function firstServe(): Promise<{ dir: string; serve: Child; demo: Demo; baseUrl: string; token: string; postmaster: number }> {
   const dir = await box.dataDir();
   const serve = startServe(box, dir);
   const demo = await waitForDemo(serve, dir);
   const baseUrl = await waitForListening(serve);
   const token = await tokenFor(baseUrl, demo.client_id, demo.client_secret);
-  return { dir, serve, demo, baseUrl, token };
+  const [postmaster] = postmastersOf(join(dir, 'pg'));
+  assert.ok(postmaster, 'the embedded server runs');
+  return { dir, serve, demo, baseUrl, token, postmaster };
 }
 
 /** Restarts `serve` on the same DATA_DIR and checks every acknowledged followup is there. */
@@ -102,9 +105,7 @@ async function assertAllSurvive(dir: string, demo: Demo, acknowledged: Acknowled
 
 describe('durability: a write acknowledged with 2xx survives kill -9', { concurrency: true }, () => {
   test('of the API process (its PostgreSQL is left orphaned)', TIMEOUT, async () => {
-    const { dir, serve, demo, baseUrl, token } = await firstServe();
-    const [postmaster] = postmastersOf(join(dir, 'pg'));
-    assert.ok(postmaster, 'the embedded server runs');
+    const { dir, serve, demo, baseUrl, token, postmaster } = await firstServe();
 
     const acknowledged = await writeUntilKilled(baseUrl, token, demo.debt_id, ACKNOWLEDGED_BEFORE_KILL, () => serve.kill('SIGKILL'));
     assert.ok(acknowledged.length >= ACKNOWLEDGED_BEFORE_KILL, `only ${acknowledged.length} creates acknowledged`);
@@ -116,9 +117,7 @@ describe('durability: a write acknowledged with 2xx survives kill -9', { concurr
   });
 
   test('of the API process together with its PostgreSQL (crash recovery)', TIMEOUT, async () => {
-    const { dir, serve, demo, baseUrl, token } = await firstServe();
-    const [postmaster] = postmastersOf(join(dir, 'pg'));
-    assert.ok(postmaster, 'the embedded server runs');
+    const { dir, serve, demo, baseUrl, token, postmaster } = await firstServe();
 
     // The whole process group: the API, the postmaster and its backends, as an OOM kill or a
     // container stop would; committed data is then only in the WAL.

@@ -6,28 +6,11 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import pino from 'pino';
-import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
+import type { EmbeddedServer } from '../../src/db/embedded.js';
+import { query, start, stop, TIMEOUT } from '../helpers/embedded.js';
 import { holdEmbedded, isRunning, postmastersOf, sandbox, waitFor, within } from '../helpers/processes.js';
 
 const box = sandbox();
-const log = pino({ level: 'silent' });
-const TIMEOUT = { timeout: 120_000 };
-// Longer than any start should take, shorter than the test timeout: a hang fails with a message.
-const START_MS = 45_000;
-
-const start = (dir: string) => within(startEmbedded(dir, log), START_MS, 'startEmbedded');
-const stop = (server: EmbeddedServer) => within(server.stop(), START_MS, 'stop()');
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 const portOf = (url: string) => Number(new URL(url).port);
 

@@ -5,28 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import pino from 'pino';
-import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
+import type { EmbeddedServer } from '../../src/db/embedded.js';
+import { query, start, stop, TIMEOUT } from '../helpers/embedded.js';
 import { postmastersOf, sandbox, within } from '../helpers/processes.js';
 import { startServe, stdoutObjects, waitForListening } from '../helpers/relance-cli.js';
 
 const box = sandbox();
-const log = pino({ level: 'silent' });
-const TIMEOUT = { timeout: 120_000 };
-const START_MS = 45_000;
-
-const start = (dir: string) => within(startEmbedded(dir, log), START_MS, 'startEmbedded');
-const stop = (server: EmbeddedServer) => within(server.stop(), START_MS, 'stop()');
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 function databaseUrl(url: string, database: string): string {
   const other = new URL(url);

@@ -36,7 +36,7 @@ test('on a database whose default time zone is Europe/Paris, timestamps and hist
   after(() => app.close());
   const company = await insertCompany('Paris', pool);
   const client = await createClient(company.id, { scopes: ['followups:read', 'followups:write'] }, keys.secrets, pool);
-  const debt = await createDebt(company.id, { firstname: 'J', lastname: 'D', email: 'j@example.com', amount: 10, currency: 'EUR' }, pool);
+  const debt = await createDebt(company.id, { body: { firstname: 'J', lastname: 'D', email: 'j@example.com', amount: 10, currency: 'EUR' }, problems: {} }, pool);
   const token = body(await app.inject({
     method: 'POST', url: '/token', payload: { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret },
   })).access_token;

@@ -20,14 +20,7 @@ describe('get debt', () => {
     assert.deepEqual(json.data, created);
   });
 
-  test("another company's debt is 403 Access denied to this debt", async () => {
-    const owner = await ctx.tenant();
-    const other = await ctx.tenant();
-    const created = body(await api.create(owner.auth, { ...VALID_DEBT, lastname: 'Secret' })).data;
-    const response = await api.get(other.auth, created.id);
-    assert.equal(response.statusCode, 403);
-    assert.equal(response.body, JSON.stringify({ error: true, message: 'Access denied to this debt', code: 403 }));
-  });
+  // Another company's debt (403): test/debts/security.test.ts.
 
   test('unknown, tampered and cross-type ids are 404 Debt not found', async () => {
     const tenant = await ctx.tenant();

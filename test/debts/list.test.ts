@@ -4,7 +4,22 @@ import { body, setup, type Tenant } from '../helpers/setup.js';
 import { VALID_DEBT, debtClient } from '../helpers/debts.js';
 
 const ctx = await setup();
+const PAGE = 'page must be an integer from 1 to 9007199254740991';
+const LIMIT = 'limit must be an integer from 1 to 100';
+
 const api = debtClient(ctx);
+
+/** Each query of the table is a 400 with exactly these details. */
+function refusedQueries(table: [string, Record<string, string>][]) {
+  for (const [query, details] of table) {
+    test(`${query} is a 400 naming the parameter`, async () => {
+      const tenant = await ctx.tenant(['debts:read']);
+      const response = await api.list(tenant.auth, query);
+      assert.equal(response.statusCode, 400);
+      assert.deepEqual(body(response), { error: true, message: 'Validation failed', code: 400, details });
+    });
+  }
+}
 
 /** Creates a debt through the API, then sets its creation time. */
 async function debtAt(tenant: Tenant, createdAt: string, fields: Record<string, unknown> = {}): Promise<string> {
@@ -62,25 +77,11 @@ describe('list debts: pagination', () => {
   });
 
   const bounds: [string, Record<string, string>][] = [
-    ['?page=0', { page: 'page must be an integer from 1 to 9007199254740991' }],
-    ['?page=-1', { page: 'page must be an integer from 1 to 9007199254740991' }],
-    ['?page=1.5', { page: 'page must be an integer from 1 to 9007199254740991' }],
-    ['?page=abc', { page: 'page must be an integer from 1 to 9007199254740991' }],
-    ['?page=', { page: 'page must be an integer from 1 to 9007199254740991' }],
-    ['?page=99999999999999999999', { page: 'page must be an integer from 1 to 9007199254740991' }],
-    ['?limit=0', { limit: 'limit must be an integer from 1 to 100' }],
-    ['?limit=101', { limit: 'limit must be an integer from 1 to 100' }],
-    ['?limit=ten', { limit: 'limit must be an integer from 1 to 100' }],
-    ['?page=0&limit=500', { page: 'page must be an integer from 1 to 9007199254740991', limit: 'limit must be an integer from 1 to 100' }],
+    ...['0', '-1', '1.5', 'abc', '', '99999999999999999999'].map((page): [string, Record<string, string>] => [`?page=${page}`, { page: PAGE }]),
+    ...['0', '101', 'ten'].map((limit): [string, Record<string, string>] => [`?limit=${limit}`, { limit: LIMIT }]),
+    ['?page=0&limit=500', { page: PAGE, limit: LIMIT }],
   ];
-  for (const [query, details] of bounds) {
-    test(`${query} is a 400 naming the parameter`, async () => {
-      const tenant = await ctx.tenant(['debts:read']);
-      const response = await api.list(tenant.auth, query);
-      assert.equal(response.statusCode, 400);
-      assert.deepEqual(body(response), { error: true, message: 'Validation failed', code: 400, details });
-    });
-  }
+  refusedQueries(bounds);
 });
 
 describe('list debts: filters', () => {
@@ -132,29 +133,21 @@ describe('list debts: filters', () => {
     assert.deepEqual(response.pagination, { total: 1, page: 1, limit: 20, pages: 1 });
   });
 
+  const statusError = (bad: string) => `Invalid status filter "${bad}". Valid values are: status.default.pending, status.default.paid, status.default.in_progress, status.default.on_hold, status.default.failed, status.default.archived`;
+  const CURRENCY = 'currency must be an ISO 4217 currency code such as EUR';
   const invalid: [string, Record<string, string>][] = [
-    ['?status=paid', { status: 'Invalid status filter "paid". Valid values are: status.default.pending, status.default.paid, status.default.in_progress, status.default.on_hold, status.default.failed, status.default.archived' }],
-    ['?status=status.default.paid,nope', { status: 'Invalid status filter "nope". Valid values are: status.default.pending, status.default.paid, status.default.in_progress, status.default.on_hold, status.default.failed, status.default.archived' }],
-    ['?currency=EUX', { currency: 'currency must be an ISO 4217 currency code such as EUR' }],
-    ['?currency=euros', { currency: 'currency must be an ISO 4217 currency code such as EUR' }],
+    ['?status=paid', { status: statusError('paid') }],
+    ['?status=status.default.paid,nope', { status: statusError('nope') }],
+    ['?currency=EUX', { currency: CURRENCY }],
+    ['?currency=euros', { currency: CURRENCY }],
     ['?created_from=yesterday', { created_from: 'Invalid created_from format. Use ISO 8601' }],
     ['?created_to=2024-02-30', { created_to: 'Invalid created_to format. Use ISO 8601' }],
     ['?created_from=2024-02-01&created_to=2024-01-01', { created_from: 'created_from must not be after created_to' }],
     ['?status=x&currency=y&created_from=z&limit=0', {
-      status: 'Invalid status filter "x". Valid values are: status.default.pending, status.default.paid, status.default.in_progress, status.default.on_hold, status.default.failed, status.default.archived',
-      currency: 'currency must be an ISO 4217 currency code such as EUR',
-      created_from: 'Invalid created_from format. Use ISO 8601',
-      limit: 'limit must be an integer from 1 to 100',
+      status: statusError('x'), currency: CURRENCY, created_from: 'Invalid created_from format. Use ISO 8601', limit: LIMIT,
     }],
   ];
-  for (const [query, details] of invalid) {
-    test(`${query} is a 400 naming the parameter`, async () => {
-      const tenant = await ctx.tenant(['debts:read']);
-      const response = await api.list(tenant.auth, query);
-      assert.equal(response.statusCode, 400);
-      assert.deepEqual(body(response), { error: true, message: 'Validation failed', code: 400, details });
-    });
-  }
+  refusedQueries(invalid);
 
   test('a repeated parameter is a 400, not a crash', async () => {
     const tenant = await ctx.tenant(['debts:read']);

@@ -152,6 +152,12 @@ describe('list followups', () => {
       assert.equal(bad.statusCode, 400, query);
       assert.equal(typeof Object.values(body(bad).details)[0], 'string');
     }
+    // Names every object has in JavaScript are not sorts either.
+    for (const sort of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const bad = await api.list(tenant.auth, `sort=${sort}`);
+      assert.equal(bad.statusCode, 400, sort);
+      assert.deepEqual(body(bad).details, { sort: 'Invalid sort. Valid values are: -activity_date, activity_date, -updated_at, updated_at' });
+    }
     const otherSort = body(await api.list(tenant.auth, 'limit=1&cursor=')).pagination.next_cursor;
     const mismatch = await api.list(tenant.auth, `sort=updated_at&cursor=${otherSort}`);
     assert.equal(mismatch.statusCode, 400);

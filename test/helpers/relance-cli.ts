@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Child, Sandbox } from './processes.js';
-import { relanceEnv } from './processes.js';
+import { holdEmbedded, relanceEnv } from './processes.js';
 
 export interface CliResult {
   code: number | null;
@@ -89,4 +89,14 @@ export async function tokenFor(baseUrl: string, clientId: string, clientSecret: 
   });
   assert.equal(response.status, 200, await response.clone().text());
   return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/**
+ * A DATA_DIR whose embedded server a holder process keeps running, as `relance serve` would, so
+ * that commands reuse it and can run side by side; with one company made by the CLI.
+ */
+export async function heldDataDir(box: Sandbox, companyName: string): Promise<{ dir: string; companyId: string }> {
+  const dir = await box.dataDir();
+  await holdEmbedded(box, dir);
+  return { dir, companyId: printedObject(await runCli(box, dir, ['company', 'create', '--name', companyName])).id };
 }

@@ -69,9 +69,8 @@ export async function setup(): Promise<TestContext> {
       token,
       auth: { authorization: `Bearer ${token}` },
       debt: async () => {
-        const debt = await createDebt(company.id, {
-          firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: 100, currency: 'EUR',
-        }, pool);
+        const body = { firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: 100, currency: 'EUR' };
+        const debt = await createDebt(company.id, { body, problems: {} }, pool);
         return ids.encode('debt', debt.id);
       },
       followup: async (debtId) => {
