@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { AllowList } from './net/allow-list.js';
 
 /** Every socket and request is timed out, and connections are capped (README, "Production"). */
 export interface HttpLimits {
@@ -87,6 +88,8 @@ export interface Config {
   clientStateTtlMs: number;
   /** Background jobs: run by `serve` unless off, and by `relance worker`. */
   worker: { enabled: boolean; concurrency: number; purgeSchedule: string };
+  /** Outbound requests (recording downloads, webhooks): the private destinations let through. */
+  outbound: { allow: AllowList };
 }
 
 export class ConfigError extends Error {
@@ -130,6 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const publicUrl = env.PUBLIC_URL || undefined;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) problems.push('PUBLIC_URL must be an http(s) URL');
+  const outboundAllow = AllowList.parse(env.OUTBOUND_ALLOW ?? '');
+  problems.push(...outboundAllow.problems.map((problem) => `OUTBOUND_ALLOW: ${problem}`));
 
   const http = defaultHttpLimits();
   const limits: HttpLimits = {
@@ -167,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // Checked by graphile-worker's own parser when the worker starts.
       purgeSchedule: env.PURGE_SCHEDULE || '*/10 * * * *',
     },
+    outbound: { allow: outboundAllow.allow },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, DEFAULT_DATABASE_LIMITS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
+import { AllowList } from '../../src/net/allow-list.js';
 
 const HEX_KEY = randomBytes(32).toString('hex');
 const URL = 'postgres://relance:secret@db.internal:5432/relance';
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
       database: DEFAULT_DATABASE_LIMITS,
       clientStateTtlMs: 5_000,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
+      outbound: { allow: AllowList.EMPTY },
     });
   });
 
@@ -48,6 +50,7 @@ describe('loadConfig', () => {
       secretKey: HEX_KEY, logLevel: 'warn', publicUrl: 'https://relance.example.com',
       http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS, clientStateTtlMs: 5_000,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
+      outbound: { allow: AllowList.EMPTY },
     });
 
   test('the background worker can be turned off for API-only processes, and sized', () => {
@@ -141,6 +144,23 @@ describe('loadConfig', () => {
     for (const name of ['PORT', 'DATABASE_URL', 'RELANCE_SECRET_KEY', 'LOG_LEVEL', 'PUBLIC_URL', 'DATABASE_POOL_SIZE']) {
       assert.ok(problems.some((p) => p.startsWith(name)), name);
     }
+  });
+
+  test('OUTBOUND_ALLOW reads hosts, addresses and CIDR ranges, and names every entry it cannot read', () => {
+    const { allow } = loadConfig({ OUTBOUND_ALLOW: ' 127.0.0.0/8, ::1,minio.internal ,' }).outbound;
+    assert.equal(allow.permits('example.com', '127.9.9.9'), true);
+    assert.equal(allow.permits('example.com', '::1'), true);
+    assert.equal(allow.permits('minio.internal', '10.1.2.3'), true);
+    assert.equal(allow.permits('example.com', '10.1.2.3'), false);
+    assert.equal(loadConfig({ OUTBOUND_ALLOW: '' }).outbound.allow.isEmpty, true);
+    assert.deepEqual(problemsOf({ OUTBOUND_ALLOW: '127.1,10.0.0.0/33,::1/129,[::1],minio:9000,a b,127.0.0.1' }), [
+      'OUTBOUND_ALLOW: "127.1" is not a host name, an IP address or a CIDR range',
+      'OUTBOUND_ALLOW: "10.0.0.0/33" is not a host name, an IP address or a CIDR range',
+      'OUTBOUND_ALLOW: "::1/129" is not a host name, an IP address or a CIDR range',
+      'OUTBOUND_ALLOW: "[::1]" is not a host name, an IP address or a CIDR range',
+      'OUTBOUND_ALLOW: "minio:9000" is not a host name, an IP address or a CIDR range',
+      'OUTBOUND_ALLOW: "a b" is not a host name, an IP address or a CIDR range',
+    ]);
   });
 
   test('DATA_DIR is resolved to an absolute path', () => {
