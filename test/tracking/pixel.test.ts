@@ -107,7 +107,7 @@ describe('open pixel', () => {
     const pixel = await api.pixelUrl(tenant.auth, id);
     const token = pixel.slice(pixel.lastIndexOf('/') + 1);
     const forged = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
-    for (const path of [`/t/o/${forged}`, '/t/o/x', `/t/o/${'a'.repeat(5000)}`, '/t/o/%00%2F..%20%22%3C', '/t/o/a/b/c', `/t/o/${token}.gif`, `/t/o/${token}?x=1`]) {
+    for (const path of [`/t/o/${forged}`, '/t/o/x', `/t/o/${'a'.repeat(5000)}`, '/t/o/%00%2F..%20%22%3C', '/t/o/a/b/c', `/t/o/${token}.gif`]) {
       const response = await api.visit(path, HUMAN_UA);
       assert.equal(response.statusCode, 200, path);
       assert.deepEqual(response.rawPayload, GIF, path);
