@@ -22,6 +22,7 @@ import { DOCS_OPTIONS, openApiOptions } from './http/openapi.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
 import { opsRoutes } from './ops/routes.js';
+import { paymentRoutes } from './payments/routes.js';
 import { trackingRoutes } from './tracking/routes.js';
 import type { Keys } from './security/keys.js';
 
@@ -132,5 +133,6 @@ export async function buildApp({
   await app.register(followupListRoutes, { prefix: API_PREFIX, ...context });
   await app.register(enumRoutes, { prefix: API_PREFIX, ...context });
   await app.register(trackingRoutes, { apiPrefix: API_PREFIX, ...context });
+  await app.register(paymentRoutes, { prefix: API_PREFIX, ...context });
   return app;
 }
