@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
-import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
-import { parsePage } from '../http/pagination.js';
+import { ErrorResponseSchema, owned } from '../http/errors.js';
+import { requirePage } from '../http/pagination.js';
 import { findPayment } from './repository.js';
 import {
   CreatedPaymentResponse, CreatePaymentBody, ExistingPaymentResponse, ListPaymentsQuery, PaymentListResponse, PaymentParams, PaymentResponse,
@@ -61,9 +61,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
       response: { 200: PaymentListResponse, ...errorResponses },
     },
   }, async (request) => {
-    const details = {};
-    const page = parsePage(request.query, details);
-    if (Object.keys(details).length > 0) throw errors.validation(details);
+    const page = requirePage(request.query);
     const { rows, pagination } = await companyPayments(pool, ids, request.auth.companyId, request.query.debt_id, page);
     return { error: false as const, data: rows.map((row) => toPayment(row, ids)), pagination };
   });

@@ -4,8 +4,7 @@ import { callerOf, errorResponses } from '../followups/routes.js';
 import { FollowupParams } from '../followups/schema.js';
 import { authenticate } from '../http/authenticate.js';
 import { ok } from '../http/envelope.js';
-import { errors } from '../http/errors.js';
-import { parsePage } from '../http/pagination.js';
+import { requirePage } from '../http/pagination.js';
 import { trackedUrlRoutes } from './tracked-url-routes.js';
 import {
   CreatedEventResponse, EventListResponse, EventsQuery, ExistingEventResponse, ProviderEventBody, TrackingLinkBody, TrackingLinkResponse,
@@ -84,9 +83,7 @@ const trackingApiRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
       response: { 200: EventListResponse, ...errorResponses },
     },
   }, async (request) => {
-    const details = {};
-    const page = parsePage(request.query, details);
-    if (Object.keys(details).length > 0) throw errors.validation(details);
+    const page = requirePage(request.query);
     const { rows, pagination } = await trackingEvents(pool, request.auth.companyId, followupId(request.params.id), page);
     return { error: false as const, data: rows.map((row) => toTrackingEvent(row, ids)), pagination };
   });
