@@ -23,10 +23,23 @@ export interface AppContext {
   clientStates: ClientStates;
   /** Checks bearer tokens: seal, then client state. */
   tokens: TokenVerifier;
+  /** Base URL the tracking pixel and links are served under, without a trailing slash. */
+  publicUrl: string;
+  /** Days before a payment in which a human click attributes it (PAYMENT_ATTRIBUTION_DAYS). */
+  paymentAttributionDays: number;
 }
 
-export function createAppContext(pool: Pool, keys: Keys, log: Logger, clientStateTtlMs: number): AppContext {
+export interface ContextSettings {
+  clientStateTtlMs: number;
+  publicUrl: string;
+  paymentAttributionDays: number;
+}
+
+export function createAppContext(pool: Pool, keys: Keys, log: Logger, settings: ContextSettings): AppContext {
   const sealer = new TokenSealer(keys.tokens);
-  const clientStates = new ClientStates(pool, clientStateTtlMs, log);
-  return { pool, keys, log, ids: new IdCodec(keys.ids), sealer, clientStates, tokens: new TokenVerifier(sealer, clientStates) };
+  const clientStates = new ClientStates(pool, settings.clientStateTtlMs, log);
+  return {
+    pool, keys, log, ids: new IdCodec(keys.ids), sealer, clientStates, tokens: new TokenVerifier(sealer, clientStates),
+    publicUrl: settings.publicUrl, paymentAttributionDays: settings.paymentAttributionDays,
+  };
 }

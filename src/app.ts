@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { TokenClaims } from './auth/access-token.js';
 import { createAppContext } from './app-context.js';
 import { tokenRoutes } from './auth/token-routes.js';
-import { DEFAULT_CLIENT_STATE_TTL_MS, DEFAULT_DATABASE_LIMITS, defaultHttpLimits, type HttpLimits } from './config.js';
+import { DEFAULT_CLIENT_STATE_TTL_MS, DEFAULT_DATABASE_LIMITS, DEFAULT_PAYMENT_ATTRIBUTION_DAYS, defaultHttpLimits, type HttpLimits } from './config.js';
 import type { Pool } from './db/pool.js';
 import { debtRoutes } from './debts/routes.js';
 import { enumRoutes } from './enums/routes.js';
@@ -22,6 +22,8 @@ import { DOCS_OPTIONS, openApiOptions } from './http/openapi.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
 import { opsRoutes } from './ops/routes.js';
+import { paymentRoutes } from './payments/routes.js';
+import { trackingRoutes } from './tracking/routes.js';
 import type { Keys } from './security/keys.js';
 
 export const API_PREFIX = '/external-api/v1';
@@ -37,12 +39,17 @@ export interface AppDependencies {
   databaseQueueLimit?: number;
   /** How long a process may trust what it read of a client's state (disabled, scopes, epoch). */
   clientStateTtlMs?: number;
+  /** Base URL of the tracking pixel and links (PUBLIC_URL); default http://127.0.0.1:3000. */
+  publicUrl?: string;
+  /** PAYMENT_ATTRIBUTION_DAYS. */
+  paymentAttributionDays?: number;
 }
 
 /** Builds the HTTP application from its parts; listening is the caller's business. */
 export async function buildApp({
   pool, keys, logger, http = defaultHttpLimits(), databaseQueueLimit = DEFAULT_DATABASE_LIMITS.queueLimit,
-  clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS,
+  clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS, publicUrl = 'http://127.0.0.1:3000',
+  paymentAttributionDays = DEFAULT_PAYMENT_ATTRIBUTION_DAYS,
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -115,7 +122,7 @@ export async function buildApp({
   await app.register(swaggerUi, DOCS_OPTIONS);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const context = createAppContext(pool, keys, logger, clientStateTtlMs);
+  const context = createAppContext(pool, keys, logger, { clientStateTtlMs, publicUrl, paymentAttributionDays });
   await context.clientStates.listen();
   app.addHook('onClose', () => context.clientStates.close());
   // One line per feature: removing a feature is removing its folder and its line.
@@ -125,5 +132,7 @@ export async function buildApp({
   await app.register(debtRoutes, { prefix: API_PREFIX, ...context });
   await app.register(followupListRoutes, { prefix: API_PREFIX, ...context });
   await app.register(enumRoutes, { prefix: API_PREFIX, ...context });
+  await app.register(trackingRoutes, { apiPrefix: API_PREFIX, ...context });
+  await app.register(paymentRoutes, { prefix: API_PREFIX, ...context });
   return app;
 }

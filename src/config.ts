@@ -38,6 +38,9 @@ export interface DatabaseLimits {
 /** How long an API process may use what it read of a client's state if no change is announced. */
 export const DEFAULT_CLIENT_STATE_TTL_MS = 5_000;
 
+/** Days before a payment in which a human click on the debt's payment link attributes the payment to its followup. */
+export const DEFAULT_PAYMENT_ATTRIBUTION_DAYS = 7;
+
 // A queue of 500 waiting queries drains in well under the connect timeout at a few ms a query;
 // a list request waits for two connections at once, so a much shorter queue would shed ordinary
 // bursts (64 concurrent list requests on a pool of 10 had 70% shed at 100).
@@ -81,11 +84,13 @@ export interface Config {
   /** Master key (hex or base64, ≥ 32 bytes); required with DATABASE_URL, else kept in DATA_DIR. */
   secretKey: string | undefined;
   logLevel: string;
-  /** Base URL printed in examples (e.g. behind a proxy); defaults to http://HOST:PORT. */
+  /** Base URL printed in examples and of the tracking URLs (e.g. behind a proxy); defaults to http://HOST:PORT. */
   publicUrl: string | undefined;
   http: HttpLimits;
   database: DatabaseLimits;
   clientStateTtlMs: number;
+  /** Attribution window of payments (SPEC §7), in days. */
+  paymentAttributionDays: number;
   /** Background jobs: run by `serve` unless off, and by `relance worker`. */
   worker: { enabled: boolean; concurrency: number; purgeSchedule: string };
   /** Outbound requests (recording downloads, webhooks): the private destinations let through. */
@@ -166,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: limits,
     database,
     clientStateTtlMs: integer('CLIENT_STATE_TTL_MS', DEFAULT_CLIENT_STATE_TTL_MS, 0, 600_000),
+    paymentAttributionDays: integer('PAYMENT_ATTRIBUTION_DAYS', DEFAULT_PAYMENT_ATTRIBUTION_DAYS, 0, 365),
     worker: {
       enabled: (env.WORKER || 'on') === 'on',
       concurrency: integer('WORKER_CONCURRENCY', 2, 1, 100),

@@ -20,7 +20,7 @@ test('GET /enums lists every enum to any valid token, whatever its scopes', asyn
   assert.deepEqual(json.data.followup_directions, ['inbound', 'outbound']);
   assert.deepEqual(json.data.followup_sorts, ['-activity_date', 'activity_date', '-updated_at', 'updated_at']);
   assert.ok(json.data.debt_statuses.includes('status.default.pending'));
-  assert.deepEqual(json.data.scopes, ['followups:read', 'followups:write', 'debts:read', 'debts:write', 'payments:write', 'webhooks:read', 'webhooks:write']);
+  assert.deepEqual(json.data.scopes, ['followups:read', 'followups:write', 'debts:read', 'debts:write', 'payments:read', 'payments:write', 'webhooks:read', 'webhooks:write']);
   assert.ok(json.data.webhook_events.includes('payment.received'));
 });
 

@@ -3,6 +3,7 @@ export const SCOPES = [
   'followups:write',
   'debts:read',
   'debts:write',
+  'payments:read',
   'payments:write',
   'webhooks:read',
   'webhooks:write',
@@ -15,11 +16,12 @@ export function isScope(value: string): value is Scope {
 
 /** What each scope allows, as the published document shows it. */
 export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
-  'followups:read': 'Read followups, their lists and history',
-  'followups:write': 'Create and update followups',
+  'followups:read': 'Read followups, their lists, history and tracking events',
+  'followups:write': 'Create and update followups, their tracking links and provider events',
   'debts:read': 'Read debts and their lists',
   'debts:write': 'Create, update and delete debts',
-  'payments:write': 'Record payments (no endpoint yet)',
+  'payments:read': 'Read payments',
+  'payments:write': 'Record payments',
   'webhooks:read': 'Read webhook subscriptions (no endpoint yet)',
   'webhooks:write': 'Manage webhook subscriptions (no endpoint yet)',
 };

@@ -1,8 +1,7 @@
 import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate } from '../http/authenticate.js';
-import { errors } from '../http/errors.js';
-import { parsePage } from '../http/pagination.js';
+import { requirePage } from '../http/pagination.js';
 import type { IdCodec } from '../security/encrypted-id.js';
 import { parseListQuery } from './list-query.js';
 import { followupHistory, listCompanyFollowups, listDebtFollowups, type FollowupPage } from './service.js';
@@ -60,9 +59,7 @@ export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       response: { 200: HistoryResponse, ...errorResponses },
     },
   }, async (request) => {
-    const details = {};
-    const page = parsePage(request.query, details);
-    if (Object.keys(details).length > 0) throw errors.validation(details);
+    const page = requirePage(request.query);
     const { rows, pagination } = await followupHistory(pool, request.auth.companyId, ids.decode('followup', request.params.id), page);
     return { error: false as const, data: rows.map(toChange), pagination };
   });

@@ -51,6 +51,12 @@ const COLUMN_TYPES = {
 export type WritableColumn = keyof typeof COLUMN_TYPES;
 export const WRITABLE_COLUMNS = Object.keys(COLUMN_TYPES) as WritableColumn[];
 export type FollowupValues = { [K in WritableColumn]: FollowupRow[K] };
+/** Columns only the service writes (a payment's attribution), updated and recorded like the others. */
+const SERVICE_COLUMN_TYPES = { triggered_payment: 'boolean' } as const;
+const UPDATE_COLUMN_TYPES = { ...COLUMN_TYPES, ...SERVICE_COLUMN_TYPES };
+const UPDATE_COLUMNS = Object.keys(UPDATE_COLUMN_TYPES) as (keyof typeof UPDATE_COLUMN_TYPES)[];
+export type FollowupChanges = Partial<FollowupValues> & { triggered_payment?: boolean };
+
 /** The columns whose history values are timestamps. */
 export const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['call_date', 'scheduled_at']);
 
@@ -126,15 +132,15 @@ export async function findFollowup(companyId: number, id: number, db: Queryable)
 export async function updateFollowup(
   companyId: number,
   id: number,
-  changes: Partial<FollowupValues>,
+  changes: FollowupChanges,
   source: string,
   db: Queryable,
 ): Promise<Lookup<FollowupRow>> {
-  const fields = WRITABLE_COLUMNS.filter((c) => c in changes);
+  const fields = UPDATE_COLUMNS.filter((c) => c in changes);
   const params: unknown[] = [id, companyId, source, fields];
   const assignments = fields.map((field) => {
     params.push(changes[field]);
-    return { field, value: `$${params.length}::${COLUMN_TYPES[field]}` };
+    return { field, value: `$${params.length}::${UPDATE_COLUMN_TYPES[field]}` };
   });
   const changed = assignments.map(({ field, value }) => `f.${field} IS DISTINCT FROM ${value}`).join(' OR ') || 'false';
   const sql = `

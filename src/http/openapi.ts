@@ -123,6 +123,8 @@ const RESPONSE_BY_STATUS: Record<Vocabulary, Record<number, string>> = {
 const TAGS = [
   { name: 'followups', description: 'Calls, emails, SMS and every other contact made to recover a debt, with their outcome and history' },
   { name: 'debts', description: 'The debts followups belong to' },
+  { name: 'tracking', description: 'Email opens and clicks: tracked links, the open pixel, provider events' },
+  { name: 'payments', description: 'Payments received on debts, and the followups they are attributed to' },
   { name: 'reference', description: 'Enumerated values' },
   { name: 'auth', description: 'OAuth 2.0 client credentials: access tokens, their revocation and introspection' },
   { name: 'operations', description: 'Probes for load balancers and orchestrators' },

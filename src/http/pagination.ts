@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Nullable } from './envelope.js';
-import type { ErrorDetails } from './errors.js';
+import { errors, type ErrorDetails } from './errors.js';
 import { named } from './openapi-schema.js';
 
 /** `pagination` of page-mode lists, keys in this order. */
@@ -37,6 +37,14 @@ export function parsePage(query: { page?: string; limit?: string }, details: Err
     page: integerParam(query.page, 'page', 1, Number.MAX_SAFE_INTEGER, 1, details),
     limit: integerParam(query.limit, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT, details),
   };
+}
+
+/** `page` and `limit` of a list with no other parameter: a 400 naming each bad one. */
+export function requirePage(query: { page?: string; limit?: string }): PageRequest {
+  const details: ErrorDetails = {};
+  const page = parsePage(query, details);
+  if (Object.keys(details).length > 0) throw errors.validation(details);
+  return page;
 }
 
 export function integerParam(

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       http: defaultHttpLimits(),
       database: DEFAULT_DATABASE_LIMITS,
       clientStateTtlMs: 5_000,
+      paymentAttributionDays: 7,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
       outbound: { allow: AllowList.EMPTY },
     });
@@ -43,12 +44,12 @@ describe('loadConfig', () => {
   test('every setting is read from its variable', () => {
     const config = loadConfig({
       HOST: '0.0.0.0', PORT: '8080', DATA_DIR: '/var/lib/relance', DATABASE_URL: URL, DATABASE_POOL_SIZE: '25',
-      RELANCE_SECRET_KEY: HEX_KEY, LOG_LEVEL: 'warn', PUBLIC_URL: 'https://relance.example.com/',
+      RELANCE_SECRET_KEY: HEX_KEY, LOG_LEVEL: 'warn', PUBLIC_URL: 'https://relance.example.com/', PAYMENT_ATTRIBUTION_DAYS: '30',
     });
     assert.deepEqual(config, {
       host: '0.0.0.0', port: 8080, dataDir: '/var/lib/relance', databaseUrl: URL, databasePoolSize: 25,
       secretKey: HEX_KEY, logLevel: 'warn', publicUrl: 'https://relance.example.com',
-      http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS, clientStateTtlMs: 5_000,
+      http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS, clientStateTtlMs: 5_000, paymentAttributionDays: 30,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
       outbound: { allow: AllowList.EMPTY },
     });
@@ -57,6 +58,11 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({ WORKER: 'off', WORKER_CONCURRENCY: '4', PURGE_SCHEDULE: '0 * * * *' }).worker, { enabled: false, concurrency: 4, purgeSchedule: '0 * * * *' });
     assert.deepEqual(problemsOf({ WORKER: 'maybe' }), ['WORKER must be on or off']);
   });
+
+  });
+
+  test('PAYMENT_ATTRIBUTION_DAYS is a number of days from 0 to 365', () => {
+    assert.deepEqual(problemsOf({ PAYMENT_ATTRIBUTION_DAYS: '400' }), ['PAYMENT_ATTRIBUTION_DAYS must be an integer from 0 to 365 (got "400")']);
   });
 
   test('every timeout and cap is read from its variable, and checked', () => {
