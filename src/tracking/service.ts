@@ -26,7 +26,8 @@ export async function createClickLink(pool: Pool, companyId: number, followupId:
   owned(followupId === undefined ? undefined : await findFollowup(companyId, followupId, pool), 'followup');
   const token = newClickToken();
   const destination = destinationUrl(url);
-  await insertClickLink(companyId, followupId!, tokenHash(token), { url: destination, normalized: comparableUrl(destination)! }, pool);
+  await insertClickLink(companyId, followupId!, tokenHash(token), { url: destination, normalized: comparableUrl(destination)! }, pool)
+    .catch(unlessFollowupDeleted);
   return { token, destination };
 }
 
@@ -34,15 +35,31 @@ export async function createClickLink(pool: Pool, companyId: number, followupId:
 export async function openPixel(pool: Pool, trackingKey: Buffer, companyId: number, followupId: number | undefined): Promise<string> {
   owned(followupId === undefined ? undefined : await findFollowup(companyId, followupId, pool), 'followup');
   const token = pixelToken(trackingKey, followupId!);
-  await ensurePixelLink(companyId, followupId!, tokenHash(token), pool);
+  await ensurePixelLink(companyId, followupId!, tokenHash(token), pool).catch(unlessFollowupDeleted);
   return token;
 }
+
+/**
+ * The followup was found, then deleted with its debt before a row naming it was written: the
+ * foreign key refuses the row, and the caller is told what a later request would say (404).
+ */
+function unlessFollowupDeleted(error: unknown): never {
+  throw isForeignKeyViolation(error) ? errors.notFound('followup') : error;
+}
+
+function isForeignKeyViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === '23503';
+}
+
+/** What record() answers when the followup was deleted (with its debt) while its event was being written. */
+const GONE = Symbol('followup deleted');
 
 /** Records an open for a pixel token; a token that names no pixel counts nothing. */
 export async function recordOpen(pool: Pool, token: string, visit: Visit): Promise<void> {
   const link = isTokenShaped(token) ? await linkByTokenHash(tokenHash(token), pool) : undefined;
   if (link?.kind !== 'open') return;
   const agent = classifyAgent(visit.userAgent, visit.method);
+  // A followup deleted meanwhile has nothing left to count: the image is answered all the same.
   await record(pool, link.company_id, link.followup_id, {
     type: 'opened', linkId: link.id, url: null, normalizedUrl: null, occurredAt: null, ...agent, providerEventId: null,
   });
@@ -53,10 +70,11 @@ export async function recordClick(pool: Pool, token: string, visit: Visit): Prom
   const link = isTokenShaped(token) ? await linkByTokenHash(tokenHash(token), pool) : undefined;
   if (link?.kind !== 'click') return undefined;
   const agent = classifyAgent(visit.userAgent, visit.method);
-  await record(pool, link.company_id, link.followup_id, {
+  const recorded = await record(pool, link.company_id, link.followup_id, {
     type: 'clicked', linkId: link.id, url: link.url, normalizedUrl: link.normalized_url, occurredAt: null, ...agent, providerEventId: null,
   });
-  return link.url!;
+  // The link went with its followup while the click was being recorded: it is unknown now.
+  return recorded === GONE ? undefined : link.url!;
 }
 
 export type ProviderOutcome = { created: EventRow } | { existing: EventRow };
@@ -80,6 +98,7 @@ export async function recordProviderEvent(pool: Pool, caller: Caller, followupId
     providerEventId: body.provider_event_id,
   };
   const created = await record(pool, caller.companyId, followupId!, event);
+  if (created === GONE) throw errors.notFound('followup');
   if (created) return { created };
   const existing = await findProviderEvent(caller.companyId, body.provider_event_id, pool);
   // Only a committed event makes an insert conflict, and events are never deleted but with their followup.
@@ -87,9 +106,12 @@ export async function recordProviderEvent(pool: Pool, caller: Caller, followupId
   return { existing };
 }
 
-/** The event and what it changes on the followup, in one transaction; undefined when the provider id was already used. */
-function record(pool: Pool, companyId: number, followupId: number, event: NewEvent): Promise<EventRow | undefined> {
-  return transaction(pool, async (tx) => {
+/**
+ * The event and what it changes on the followup, in one transaction; undefined when the provider
+ * id was already used, GONE when the followup was deleted meanwhile (the event's foreign key).
+ */
+function record(pool: Pool, companyId: number, followupId: number, event: NewEvent): Promise<EventRow | undefined | typeof GONE> {
+  return transaction(pool, async (tx): Promise<EventRow | undefined> => {
     // A person's event locks the followup before the event row is written: the insert's foreign
     // key takes a share lock on the followup that would otherwise deadlock with the status
     // change (FOR UPDATE) of a concurrent open holding the row.
@@ -97,6 +119,9 @@ function record(pool: Pool, companyId: number, followupId: number, event: NewEve
     const row = await insertEvent(companyId, followupId, event, tx);
     if (row && !event.machine) await apply(tx, companyId, followupId, row);
     return row;
+  }).catch((error: unknown) => {
+    if (isForeignKeyViolation(error)) return GONE;
+    throw error;
   });
 }
 

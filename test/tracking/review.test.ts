@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import type pg from 'pg';
+import { followupClient } from '../helpers/followups.js';
+import { body, setup, type Response } from '../helpers/setup.js';
+import { HUMAN_UA, trackingClient } from '../helpers/tracking.js';
+
+const ctx = await setup();
+const followups = followupClient(ctx);
+const api = trackingClient(ctx);
+
+async function emailFollowup(status = 'sent') {
+  const tenant = await ctx.tenant();
+  const followup = await followups.created(tenant.auth, { debt_id: await tenant.debt(), type: 'email', status });
+  return { tenant, id: followup.id as string };
+}
+
+/** Waits until some session is blocked by `client`'s transaction (at most 5 s). */
+async function untilBlockedBy(client: pg.PoolClient): Promise<void> {
+  const { rows: [self] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [self!.pid]);
+    if (rows[0]!.n > 0) return;
+    await sleep(50);
+  }
+  throw new Error('no session got blocked');
+}
+
+/**
+ * Runs `request` while the followup is being deleted (with its debt, as DELETE /debts does): the
+ * request has found the followup, then waits on the deleting transaction, which commits.
+ */
+async function whileDeleted(id: string, request: () => Promise<Response>): Promise<Response> {
+  const client = await ctx.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('DELETE FROM followups WHERE id = $1', [ctx.ids.decode('followup', id)]);
+    const pending = request();
+    await untilBlockedBy(client);
+    await client.query('COMMIT');
+    return await pending;
+  } finally {
+    client.release();
+  }
+}
+
+describe('tracking while the followup is deleted', () => {
+  test('a click (by a person or a scanner) on a link whose followup is being deleted is a 404, not a 500', async () => {
+    for (const agent of [HUMAN_UA, 'Mimecast-URL-Protect']) {
+      const { tenant, id } = await emailFollowup();
+      const link = await api.linkUrl(tenant.auth, id, 'https://a.example.com/');
+      const response = await whileDeleted(id, () => api.visit(link, agent));
+      assert.equal(response.statusCode, 404, `${agent}: ${response.body}`);
+      assert.equal(response.body, JSON.stringify({ error: true, message: 'Tracking link not found', code: 404 }));
+    }
+  });
+
+  test('an open of a followup being deleted still answers the GIF', async () => {
+    const { tenant, id } = await emailFollowup();
+    const pixel = await api.pixelUrl(tenant.auth, id);
+    const response = await whileDeleted(id, () => api.visit(pixel, HUMAN_UA));
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers['content-type'], 'image/gif');
+  });
+
+  test('a provider event, a new tracked link or the pixel of a followup being deleted: 404 Followup not found, not a 500', async () => {
+    const requests: ((auth: { authorization: string }, id: string) => Promise<Response>)[] = [
+      (auth, id) => api.event(auth, id, { type: 'opened', provider_event_id: 'evt-1' }),
+      (auth, id) => api.event(auth, id, { type: 'opened', provider_event_id: 'evt-2', user_agent: 'Googlebot/2.1' }),
+      (auth, id) => api.link(auth, id, { url: 'https://a.example.com/' }),
+      (auth, id) => api.pixel(auth, id),
+    ];
+    for (const request of requests) {
+      const { tenant, id } = await emailFollowup();
+      const response = await whileDeleted(id, () => request(tenant.auth, id));
+      assert.equal(response.statusCode, 404, response.body);
+      assert.equal(response.body, JSON.stringify({ error: true, message: 'Followup not found', code: 404 }));
+    }
+  });
+});
