@@ -127,7 +127,10 @@ export async function findFollowup(companyId: number, id: number, db: Queryable)
 /**
  * Applies the given fields (and only those) to a followup of the company and records each field
  * whose value changed. The row is locked while it changes, so concurrent updates of one followup
- * apply one after the other and each history entry's `from` is the value it replaced.
+ * apply one after the other and each history entry's `from` is the value it replaced. The lock is
+ * FOR NO KEY UPDATE (no update changes the id): a transaction already holding that lock (tracking)
+ * does not have to upgrade it, which would wait for every row being inserted that refers to the
+ * followup (a payment attributed to it) while that transaction waits for the followup: a deadlock.
  */
 export async function updateFollowup(
   companyId: number,
@@ -145,7 +148,7 @@ export async function updateFollowup(
   const changed = assignments.map(({ field, value }) => `f.${field} IS DISTINCT FROM ${value}`).join(' OR ') || 'false';
   const sql = `
     WITH old AS (
-      SELECT * FROM followups WHERE id = $1 AND company_id = $2 FOR UPDATE
+      SELECT * FROM followups WHERE id = $1 AND company_id = $2 FOR NO KEY UPDATE
     ), upd AS (
       UPDATE followups f
       SET ${assignments.map(({ field, value }) => `${field} = ${value}, `).join('')}

@@ -114,7 +114,7 @@ function record(pool: Pool, companyId: number, followupId: number, event: NewEve
   return transaction(pool, async (tx): Promise<EventRow | undefined> => {
     // A person's event locks the followup before the event row is written: the insert's foreign
     // key takes a share lock on the followup that would otherwise deadlock with the status
-    // change (FOR UPDATE) of a concurrent open holding the row.
+    // change of a concurrent open holding the row.
     if (!event.machine) await lockFollowupStatus(companyId, followupId, tx);
     const row = await insertEvent(companyId, followupId, event, tx);
     if (row && !event.machine) await apply(tx, companyId, followupId, row);

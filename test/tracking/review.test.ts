@@ -16,14 +16,15 @@ async function emailFollowup(status = 'sent') {
   return { tenant, id: followup.id as string };
 }
 
-/** Waits until some session is blocked by `client`'s transaction (at most 5 s). */
-async function untilBlockedBy(client: pg.PoolClient): Promise<void> {
+/** Waits until some session is blocked by `client`'s transaction, or `done()` (at most 5 s); whether one was blocked. */
+async function untilBlockedBy(client: pg.PoolClient, done: () => boolean = () => false): Promise<boolean> {
   const { rows: [self] } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 && !done(); i++) {
     const { rows } = await ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [self!.pid]);
-    if (rows[0]!.n > 0) return;
+    if (rows[0]!.n > 0) return true;
     await sleep(50);
   }
+  if (done()) return false;
   throw new Error('no session got blocked');
 }
 
@@ -77,5 +78,47 @@ describe('tracking while the followup is deleted', () => {
       assert.equal(response.statusCode, 404, response.body);
       assert.equal(response.body, JSON.stringify({ error: true, message: 'Followup not found', code: 404 }));
     }
+  });
+});
+
+describe('tracking and payments of one followup', () => {
+  test("a status change by tracking does not wait for a transaction that only refers to the followup (a payment attributed to it)", async () => {
+    // A payment attributed to the followup inserts its row first (the foreign key share-locks the
+    // followup), then sets triggered_payment. A tracking status change that locks the followup,
+    // then asks for a stronger lock to change the status, waited for that payment, which then
+    // waited for it: a deadlock, PostgreSQL killing one of them after a second.
+    for (const type of ['opened', 'bounced', 'delivered']) {
+      const { tenant, id } = await emailFollowup('sent');
+      const { rows: [followup] } = await ctx.pool.query('SELECT company_id, debt_id FROM followups WHERE id = $1', [ctx.ids.decode('followup', id)]);
+      const client = await ctx.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO payments (company_id, debt_id, followup_id, amount, currency, paid_at) VALUES ($1, $2, $3, 10, 'EUR', now())`,
+          [followup.company_id, followup.debt_id, ctx.ids.decode('followup', id)],
+        );
+        let finished = false;
+        const pending = api.event(tenant.auth, id, { type, provider_event_id: `evt-${type}` }).finally(() => { finished = true; });
+        const blocked = await untilBlockedBy(client, () => finished);
+        await client.query('ROLLBACK');
+        assert.equal(blocked, false, `${type}: the tracking event waited for the payment's transaction`);
+        assert.equal((await pending).statusCode, 201);
+      } finally {
+        client.release();
+      }
+    }
+  });
+
+  test('attributed payments and status-changing events of one followup, concurrently, all succeed', async () => {
+    const { tenant, id } = await emailFollowup('sent');
+    const debtId = body(await followups.get(tenant.auth, id)).data.debt_id;
+    const payment = (i: number) => ctx.app.inject({
+      method: 'POST', url: '/external-api/v1/payments', headers: { ...tenant.auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ debt_id: debtId, amount: '0.01', currency: 'EUR', followup_id: id, reference: `p-${i}` }),
+    });
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => i % 2 ? payment(i) : api.event(tenant.auth, id, { type: 'bounced', provider_event_id: `b-${i}` })));
+    assert.deepEqual(responses.map((r) => r.statusCode), Array(30).fill(201));
+    const data = body(await followups.get(tenant.auth, id)).data;
+    assert.deepEqual([data.status, data.triggered_payment], ['failed', true]);
   });
 });
