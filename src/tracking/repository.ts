@@ -90,7 +90,9 @@ export async function findProviderEvent(companyId: number, providerEventId: stri
 /**
  * Counts a person's open in the row itself (n = n + 1 under the row lock, so concurrent opens
  * all count) and returns the count and status after it: a count of 1 is the first human open.
- * The counters are not written to the history: they are not changes anyone made.
+ * email_first_opened_at is the earliest open known, whatever the order they are reported in (a
+ * provider's event may arrive after a later open of the pixel). The counters are not written to
+ * the history: they are not changes anyone made.
  */
 export async function countOpen(
   companyId: number,
@@ -101,7 +103,7 @@ export async function countOpen(
   const { rows } = await db.query<{ email_open_count: number; status: FollowupStatus }>(
     `UPDATE followups
      SET email_open_count = email_open_count + 1, email_opened = true,
-         email_first_opened_at = COALESCE(email_first_opened_at, $3, now()), updated_at = now()
+         email_first_opened_at = LEAST(email_first_opened_at, COALESCE($3, now())), updated_at = now()
      WHERE company_id = $1 AND id = $2
      RETURNING email_open_count, status`,
     [companyId, followupId, at],

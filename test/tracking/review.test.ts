@@ -122,3 +122,23 @@ describe('tracking and payments of one followup', () => {
     assert.deepEqual([data.status, data.triggered_payment], ['failed', true]);
   });
 });
+
+describe('first open', () => {
+  test('email_first_opened_at is the earliest open, whatever the order the opens are reported in', async () => {
+    const { tenant, id } = await emailFollowup('sent');
+    await api.event(tenant.auth, id, { type: 'opened', provider_event_id: 'late', occurred_at: '2024-01-25T12:00:00Z' });
+    assert.equal(body(await followups.get(tenant.auth, id)).data.email_first_opened_at, '2024-01-25T12:00:00+00:00');
+    // The provider's webhook for an earlier open arrives after it.
+    await api.event(tenant.auth, id, { type: 'opened', provider_event_id: 'early', occurred_at: '2024-01-25T10:00:00Z' });
+    await api.visit(await api.pixelUrl(tenant.auth, id), HUMAN_UA);
+    const data = body(await followups.get(tenant.auth, id)).data;
+    assert.deepEqual([data.email_open_count, data.email_first_opened_at], [3, '2024-01-25T10:00:00+00:00']);
+  });
+
+  test('machine opens, even earlier ones, do not set it', async () => {
+    const { tenant, id } = await emailFollowup('sent');
+    await api.event(tenant.auth, id, { type: 'opened', provider_event_id: 'human', occurred_at: '2024-01-25T12:00:00Z' });
+    await api.event(tenant.auth, id, { type: 'opened', provider_event_id: 'proxy', occurred_at: '2024-01-25T09:00:00Z', user_agent: 'Mozilla/5.0' });
+    assert.equal(body(await followups.get(tenant.auth, id)).data.email_first_opened_at, '2024-01-25T12:00:00+00:00');
+  });
+});
