@@ -40,7 +40,7 @@ export const ProviderEventBody = named('ProviderTrackingEvent', Type.Object(
     type: Type.Unsafe<EventType>({
       type: 'string',
       enum: [...EVENT_TYPES],
-      description: '`delivered` moves a `sent` followup to `delivered`; `opened` and `clicked` count as a person\'s (unless `user_agent` is a known machine); `bounced` marks the followup `failed`',
+      description: '`delivered` moves a `sent` followup to `delivered`; `opened` and `clicked` count as a person\'s (unless `user_agent` is a known machine); `bounced` marks the followup `failed` unless it is `read` or has an outcome (`deal_found`, `deal_not_found`, `no_answer`, `bad_behavior`, `cancelled`)',
       errorMessage: `Invalid event type. Valid types are: ${EVENT_TYPES.join(', ')}`,
     }),
     provider_event_id: Type.String({

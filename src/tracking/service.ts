@@ -1,5 +1,6 @@
 import { transaction, type Pool, type Queryable } from '../db/pool.js';
 import { findFollowup, updateFollowup } from '../followups/repository.js';
+import type { FollowupStatus } from '../followups/schema.js';
 import type { Caller } from '../followups/service.js';
 import { errors, owned } from '../http/errors.js';
 import { pageInfo, type PageRequest } from '../http/pagination.js';
@@ -141,9 +142,16 @@ async function apply(tx: Queryable, companyId: number, followupId: number, event
       if ((await lockFollowupStatus(companyId, followupId, tx)) === 'sent') await setStatus('delivered');
       return;
     case 'bounced':
-      await setStatus('failed');
+      if (UNSETTLED.has((await lockFollowupStatus(companyId, followupId, tx))!)) await setStatus('failed');
   }
 }
+
+/**
+ * The statuses a bounce moves to `failed`: those of a message not yet known to have reached
+ * anyone. A late bounce leaves alone an open (`read`) and an outcome someone recorded
+ * (`deal_found`, `no_answer`, `cancelled`...), which it would otherwise erase.
+ */
+const UNSETTLED: ReadonlySet<FollowupStatus> = new Set(['on_hold', 'scheduled', 'in_progress', 'sent', 'delivered']);
 
 /** A page of the followup's tracking events, oldest first; 404 / 403 as for a read. */
 export async function trackingEvents(pool: Pool, companyId: number, followupId: number | undefined, page: PageRequest) {

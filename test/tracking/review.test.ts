@@ -142,3 +142,28 @@ describe('first open', () => {
     assert.equal(body(await followups.get(tenant.auth, id)).data.email_first_opened_at, '2024-01-25T12:00:00+00:00');
   });
 });
+
+describe('bounces', () => {
+  test('a bounce moves a message not yet known to have reached anyone to failed', async () => {
+    for (const status of ['on_hold', 'scheduled', 'in_progress', 'sent', 'delivered']) {
+      const { tenant, id } = await emailFollowup(status);
+      assert.equal((await api.event(tenant.auth, id, { type: 'bounced', provider_event_id: 'b' })).statusCode, 201);
+      assert.equal(body(await followups.get(tenant.auth, id)).data.status, 'failed', status);
+    }
+  });
+
+  test("a late bounce does not erase an open or an outcome someone recorded", async () => {
+    for (const status of ['deal_found', 'deal_not_found', 'no_answer', 'bad_behavior', 'cancelled']) {
+      const { tenant, id } = await emailFollowup(status);
+      assert.equal((await api.event(tenant.auth, id, { type: 'bounced', provider_event_id: 'b' })).statusCode, 201);
+      const history = body(await followups.history(tenant.auth, id)).data.filter((c: any) => c.field === 'status');
+      assert.deepEqual(history.map((c: any) => c.to), [status], status);
+    }
+    const { tenant, id } = await emailFollowup('sent');
+    await api.visit(await api.pixelUrl(tenant.auth, id), HUMAN_UA);
+    await api.event(tenant.auth, id, { type: 'bounced', provider_event_id: 'b' });
+    assert.equal(body(await followups.get(tenant.auth, id)).data.status, 'read');
+    const events = body(await api.events(tenant.auth, id)).data;
+    assert.deepEqual(events.map((e: any) => e.type), ['opened', 'bounced'], 'the bounce is still kept as an event');
+  });
+});
