@@ -59,11 +59,15 @@ export async function findPayment(companyId: number, id: number, db: Queryable):
   return row.company_id === companyId ? { found: row } : { forbidden: true };
 }
 
-/** Whether the debt's payments add up to its amount, summed and compared in SQL (exact decimals). */
+/**
+ * Whether the debt's payments add up to its amount, summed and compared in SQL (exact decimals).
+ * Only payments in the debt's currency count: a debt's currency can be changed after payments in
+ * the former one, and 90 EUR plus 10 JPY is not 100 JPY.
+ */
 export async function paymentsCoverDebt(companyId: number, debtId: number, tx: Queryable): Promise<boolean> {
   const { rows } = await tx.query<{ covered: boolean }>(
     `SELECT COALESCE(sum(p.amount), 0) >= d.amount AS covered
-     FROM debts d LEFT JOIN payments p ON p.debt_id = d.id
+     FROM debts d LEFT JOIN payments p ON p.debt_id = d.id AND p.currency = d.currency
      WHERE d.company_id = $1 AND d.id = $2
      GROUP BY d.amount`,
     [companyId, debtId],
