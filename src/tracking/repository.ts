@@ -57,11 +57,14 @@ export async function insertClickLink(
   );
 }
 
-/** Records the followup's pixel once; asking again finds it in place. */
+/**
+ * Records the followup's pixel once; asking again finds it in place. One per tracking key: after
+ * a key reset the new pixel is recorded beside the one already sent in messages.
+ */
 export async function ensurePixelLink(companyId: number, followupId: number, hash: Buffer, db: Queryable): Promise<void> {
   await db.query(
     `INSERT INTO tracking_links (company_id, followup_id, kind, token_hash) VALUES ($1, $2, 'open', $3)
-     ON CONFLICT (followup_id) WHERE kind = 'open' DO NOTHING`,
+     ON CONFLICT (token_hash) DO NOTHING`,
     [companyId, followupId, hash],
   );
 }

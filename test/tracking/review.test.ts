@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import type pg from 'pg';
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { createClient } from '../../src/auth/client-service.js';
+import { IdCodec } from '../../src/security/encrypted-id.js';
+import { deriveKeys } from '../../src/security/keys.js';
 import { followupClient } from '../helpers/followups.js';
 import { body, setup, type Response } from '../helpers/setup.js';
 import { HUMAN_UA, trackingClient } from '../helpers/tracking.js';
@@ -165,5 +171,31 @@ describe('bounces', () => {
     assert.equal(body(await followups.get(tenant.auth, id)).data.status, 'read');
     const events = body(await api.events(tenant.auth, id)).data;
     assert.deepEqual(events.map((e: any) => e.type), ['opened', 'bounced'], 'the bounce is still kept as an event');
+  });
+});
+
+describe('pixel after a key change', () => {
+  test('after `relance key reset`, the pixel given for an existing followup counts its opens, and the one sent before still does', async () => {
+    const { tenant, id } = await emailFollowup('sent');
+    const before = await api.pixelUrl(tenant.auth, id);
+    // The same database served with another master key, as after `relance key reset`.
+    const keys = deriveKeys(randomBytes(32));
+    const app = await buildApp({ pool: ctx.pool, keys, logger: pino({ level: 'silent' }) });
+    try {
+      await app.ready();
+      const client = await createClient(tenant.companyId, { scopes: ['followups:read'] }, keys.secrets, ctx.pool);
+      const token = await app.inject({ method: 'POST', url: '/token', payload: { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret } });
+      const auth = { authorization: `Bearer ${token.json().access_token}` };
+      const newId = new IdCodec(keys.ids).encode('followup', ctx.ids.decode('followup', id)!);
+      const response = await app.inject({ method: 'GET', url: `/external-api/v1/followups/${newId}/tracking-pixel`, headers: auth });
+      assert.equal(response.statusCode, 200, response.body);
+      const after = body(response).data.url as string;
+      await app.inject({ method: 'GET', url: new URL(after).pathname, headers: { 'user-agent': HUMAN_UA } });
+      await app.inject({ method: 'GET', url: new URL(before).pathname, headers: { 'user-agent': HUMAN_UA } });
+      const { rows } = await ctx.pool.query('SELECT email_open_count FROM followups WHERE id = $1', [ctx.ids.decode('followup', id)]);
+      assert.equal(rows[0].email_open_count, 2, 'both pixels count');
+    } finally {
+      await app.close();
+    }
   });
 });
