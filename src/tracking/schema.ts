@@ -43,13 +43,14 @@ export const ProviderEventBody = named('ProviderTrackingEvent', Type.Object(
       description: '`delivered` moves a `sent` followup to `delivered`; `opened` and `clicked` count as a person\'s (unless `user_agent` is a known machine); `bounced` marks the followup `failed` unless it is `read` or has an outcome (`deal_found`, `deal_not_found`, `no_answer`, `bad_behavior`, `cancelled`)',
       errorMessage: `Invalid event type. Valid types are: ${EVENT_TYPES.join(', ')}`,
     }),
-    provider_event_id: Type.String({
+    provider_event_id: Type.Optional(Type.String({
       minLength: 1,
       maxLength: 255,
-      description: "The provider's id of the event: an event already received with this id (in your company) is not counted again",
+      description: "The provider's id of the event: an event already received with this id (in your company) is not counted again. " +
+        'Without it every report is a new event: send it whenever the provider may retry',
       examples: ['evt_01HQ3K'],
       errorMessage: 'provider_event_id must be a string of 1 to 255 characters',
-    }),
+    })),
     occurred_at: Type.Optional(Type.String({
       format: 'iso-timestamp',
       maxLength: 64,
@@ -71,8 +72,8 @@ export const ProviderEventBody = named('ProviderTrackingEvent', Type.Object(
     })),
   },
   {
-    required: ['type', 'provider_event_id'],
-    errorMessage: { required: { type: 'type is required', provider_event_id: 'provider_event_id is required' } },
+    required: ['type'],
+    errorMessage: { required: { type: 'type is required' } },
     examples: [{ type: 'opened', provider_event_id: 'evt_01HQ3K', occurred_at: '2024-01-25T10:00:00Z' }],
   },
 ));

@@ -96,12 +96,13 @@ export async function recordProviderEvent(pool: Pool, caller: Caller, followupId
     occurredAt: body.occurred_at === undefined ? null : parseTimestamp(body.occurred_at)!,
     // Only an open or a click can be a machine's; delivery and bounce are the provider's own word.
     ...(body.type === 'opened' || body.type === 'clicked' ? classifyProviderAgent(body.user_agent) : classifyProviderAgent(undefined)),
-    providerEventId: body.provider_event_id,
+    providerEventId: body.provider_event_id ?? null,
   };
   const created = await record(pool, caller.companyId, followupId!, event);
   if (created === GONE) throw errors.notFound('followup');
   if (created) return { created };
-  const existing = await findProviderEvent(caller.companyId, body.provider_event_id, pool);
+  // Only an event with a provider id can meet an earlier one.
+  const existing = await findProviderEvent(caller.companyId, body.provider_event_id!, pool);
   // Only a committed event makes an insert conflict, and events are never deleted but with their followup.
   if (!existing) throw errors.conflict('The event with this provider_event_id was being deleted: retry');
   return { existing };

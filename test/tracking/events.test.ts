@@ -75,7 +75,7 @@ describe('provider events', () => {
     assert.deepEqual(Object.keys(body(response).details).sort(), ['occurred_at', 'provider_event_id', 'type', 'url', 'user_agent']);
     assert.equal(body(response).details.type, 'Invalid event type. Valid types are: delivered, opened, clicked, bounced');
     const missing = await api.event(tenant.auth, id, {});
-    assert.deepEqual(body(missing).details, { type: 'type is required', provider_event_id: 'provider_event_id is required' });
+    assert.deepEqual(body(missing).details, { type: 'type is required' });
     for (const payload of [[], null, 'x', { type: 'opened', provider_event_id: '' }, { type: 'opened', provider_event_id: 'a', occurred_at: '2024-02-30T00:00:00Z' }]) {
       assert.equal((await api.event(tenant.auth, id, payload)).statusCode, 400, JSON.stringify(payload));
     }

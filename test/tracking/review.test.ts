@@ -199,3 +199,19 @@ describe('pixel after a key change', () => {
     }
   });
 });
+
+describe('provider events without an id', () => {
+  test('provider_event_id is optional (SPEC §6): each such report is a new event, counted', async () => {
+    const { tenant, id } = await emailFollowup('sent');
+    const first = await api.event(tenant.auth, id, { type: 'opened', occurred_at: '2024-01-25T10:00:00Z' });
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(body(first).message, 'Event recorded');
+    const second = await api.event(tenant.auth, id, { type: 'opened', occurred_at: '2024-01-25T10:00:00Z' });
+    assert.equal(second.statusCode, 201);
+    assert.notEqual(body(second).data.id, body(first).data.id);
+    assert.equal((await api.event(tenant.auth, id, { type: 'delivered' })).statusCode, 201);
+    const data = body(await followups.get(tenant.auth, id)).data;
+    assert.deepEqual([data.status, data.email_open_count], ['read', 2]);
+    assert.equal(body(await api.events(tenant.auth, id)).pagination.total, 3);
+  });
+});
