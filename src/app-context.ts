@@ -5,6 +5,7 @@ import { TokenVerifier } from './auth/token-verifier.js';
 import type { Pool } from './db/pool.js';
 import { IdCodec } from './security/encrypted-id.js';
 import type { Keys } from './security/keys.js';
+import type { BlobStore } from './storage/blob-store.js';
 
 /**
  * What every feature plugin is given, built once per app: register a plugin with it and read
@@ -23,10 +24,12 @@ export interface AppContext {
   clientStates: ClientStates;
   /** Checks bearer tokens: seal, then client state. */
   tokens: TokenVerifier;
+  /** Recordings and PDFs: a local folder or an S3 bucket (src/storage/). */
+  storage: BlobStore;
 }
 
-export function createAppContext(pool: Pool, keys: Keys, log: Logger, clientStateTtlMs: number): AppContext {
+export function createAppContext(pool: Pool, keys: Keys, log: Logger, clientStateTtlMs: number, storage: BlobStore): AppContext {
   const sealer = new TokenSigner(keys.tokens);
   const clientStates = new ClientStates(pool, clientStateTtlMs, log);
-  return { pool, keys, log, ids: new IdCodec(keys.ids), sealer, clientStates, tokens: new TokenVerifier(sealer, clientStates) };
+  return { pool, keys, log, ids: new IdCodec(keys.ids), sealer, clientStates, tokens: new TokenVerifier(sealer, clientStates), storage };
 }

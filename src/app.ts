@@ -12,6 +12,7 @@ import { debtRoutes } from './debts/routes.js';
 import { enumRoutes } from './enums/routes.js';
 import { followupListRoutes } from './followups/list-routes.js';
 import { followupRoutes } from './followups/routes.js';
+import { mediaRoutes } from './media/routes.js';
 import { limitClientConcurrency } from './http/client-concurrency.js';
 import { onClientError } from './http/client-error.js';
 import { dropStalledSockets } from './http/stalled-sockets.js';
@@ -23,6 +24,7 @@ import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
 import { opsRoutes } from './ops/routes.js';
 import type { Keys } from './security/keys.js';
+import type { BlobStore } from './storage/blob-store.js';
 
 export const API_PREFIX = '/external-api/v1';
 const BODY_LIMIT = 1024 * 1024;
@@ -38,12 +40,14 @@ export interface AppDependencies {
   databaseQueueLimit?: number;
   /** How long a process may trust what it read of a client's state (disabled, scopes, epoch). */
   clientStateTtlMs?: number;
+  /** Where recordings and PDFs are kept (src/storage/open-store.ts builds it from the settings). */
+  storage: BlobStore;
 }
 
 /** Builds the HTTP application from its parts; listening is the caller's business. */
 export async function buildApp({
   pool, keys, logger, http = defaultHttpLimits(), databaseQueueLimit = DEFAULT_DATABASE_LIMITS.queueLimit,
-  clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS,
+  clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS, storage,
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -116,7 +120,7 @@ export async function buildApp({
   await app.register(swaggerUi, DOCS_OPTIONS);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const context = createAppContext(pool, keys, logger, clientStateTtlMs);
+  const context = createAppContext(pool, keys, logger, clientStateTtlMs, storage);
   await context.clientStates.listen();
   app.addHook('onClose', () => context.clientStates.close());
   // One line per feature: removing a feature is removing its folder and its line.
@@ -126,5 +130,6 @@ export async function buildApp({
   await app.register(debtRoutes, { prefix: API_PREFIX, ...context });
   await app.register(followupListRoutes, { prefix: API_PREFIX, ...context });
   await app.register(enumRoutes, { prefix: API_PREFIX, ...context });
+  await app.register(mediaRoutes, context);
   return app;
 }

@@ -17,7 +17,7 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   const runtime = await openRuntime(config, log, { role: 'serve' });
   const app = await buildApp({
     pool: runtime.db.pool, keys: runtime.keys, logger: log, http: config.http, databaseQueueLimit: config.database.queueLimit,
-    clientStateTtlMs: config.clientStateTtlMs,
+    clientStateTtlMs: config.clientStateTtlMs, storage: runtime.storage,
   });
   let worker: Worker | undefined;
   try {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, DEFAULT_DATABASE_LIMITS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
+import { ConfigError, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
 
 const HEX_KEY = randomBytes(32).toString('hex');
 const URL = 'postgres://relance:secret@db.internal:5432/relance';
@@ -35,6 +35,8 @@ describe('loadConfig', () => {
       database: DEFAULT_DATABASE_LIMITS,
       clientStateTtlMs: 5_000,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
+      storage: { driver: 'local', dir: resolve('./data/media') },
+      media: DEFAULT_MEDIA,
     });
   });
 
@@ -48,6 +50,7 @@ describe('loadConfig', () => {
       secretKey: HEX_KEY, logLevel: 'warn', publicUrl: 'https://relance.example.com',
       http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS, clientStateTtlMs: 5_000,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
+      storage: { driver: 'local', dir: '/var/lib/relance/media' }, media: DEFAULT_MEDIA,
     });
 
   test('the background worker can be turned off for API-only processes, and sized', () => {
