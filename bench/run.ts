@@ -26,6 +26,7 @@ import { migrate } from '../src/db/migrate.js';
 import { createPool, type Pool } from '../src/db/pool.js';
 import { IdCodec } from '../src/security/encrypted-id.js';
 import { deriveKeys, type Keys } from '../src/security/keys.js';
+import { LocalBlobStore } from '../src/storage/local-store.js';
 import { measure, type LoadOptions, type LoadRequest } from './load.js';
 import { machine, markdown, ratio, writeJson, type Report, type ScenarioResult } from './report.js';
 import { SCENARIOS, type Fixture, type Scenario } from './scenarios.js';
@@ -129,7 +130,8 @@ async function startRelance(): Promise<Relance> {
   // on a connection the server asked it to close (HTTP clients such as undici reconnect), so the
   // per-connection request cap is lifted too.
   const http = { ...defaultHttpLimits(), clientConcurrency: 10_000, maxRequestsPerSocket: 0 };
-  const app = await buildApp({ pool, keys, logger: pino({ level: 'warn' }), http });
+  const storage = new LocalBlobStore({ dir: join(dataDir, 'media'), publicUrl: 'http://127.0.0.1', signingKey: keys.media });
+  const app = await buildApp({ pool, keys, logger: pino({ level: 'warn' }), http, storage });
   cleanups.push(() => app.close());
   const origin = await app.listen({ host: '127.0.0.1', port: 0 });
   return { origin, pool, floorPool, keys, postgresVersion: version[0]!.server_version };

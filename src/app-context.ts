@@ -5,6 +5,7 @@ import { TokenVerifier } from './auth/token-verifier.js';
 import type { Pool } from './db/pool.js';
 import { IdCodec } from './security/encrypted-id.js';
 import type { Keys } from './security/keys.js';
+import type { BlobStore } from './storage/blob-store.js';
 
 /**
  * What every feature plugin is given, built once per app: register a plugin with it and read
@@ -27,12 +28,27 @@ export interface AppContext {
   publicUrl: string;
   /** Days before a payment in which a human click attributes it (PAYMENT_ATTRIBUTION_DAYS). */
   paymentAttributionDays: number;
+  /** Recordings and PDFs: a local folder or an S3 bucket (src/storage/). */
+  storage: BlobStore;
+  /** Uploads and signed links of followup files. */
+  media: MediaContext;
+}
+
+export interface MediaContext {
+  /** Largest upload or download (MEDIA_MAX_BYTES). */
+  maxBytes: number;
+  /** How long a signed media URL is valid (MEDIA_URL_TTL_SECONDS). */
+  urlTtlSeconds: number;
+  /** URLs of files Relance serves itself start with this: never downloaded into storage again. */
+  ownUrlPrefix: string | undefined;
 }
 
 export interface ContextSettings {
   clientStateTtlMs: number;
   publicUrl: string;
   paymentAttributionDays: number;
+  storage: BlobStore;
+  media: MediaContext;
 }
 
 export function createAppContext(pool: Pool, keys: Keys, log: Logger, settings: ContextSettings): AppContext {
@@ -40,6 +56,6 @@ export function createAppContext(pool: Pool, keys: Keys, log: Logger, settings: 
   const clientStates = new ClientStates(pool, settings.clientStateTtlMs, log);
   return {
     pool, keys, log, ids: new IdCodec(keys.ids), sealer, clientStates, tokens: new TokenVerifier(sealer, clientStates),
-    publicUrl: settings.publicUrl, paymentAttributionDays: settings.paymentAttributionDays,
+    publicUrl: settings.publicUrl, paymentAttributionDays: settings.paymentAttributionDays, storage: settings.storage, media: settings.media,
   };
 }

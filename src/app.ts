@@ -6,12 +6,17 @@ import type { Logger } from 'pino';
 import type { TokenClaims } from './auth/access-token.js';
 import { createAppContext } from './app-context.js';
 import { tokenRoutes } from './auth/token-routes.js';
-import { DEFAULT_CLIENT_STATE_TTL_MS, DEFAULT_DATABASE_LIMITS, DEFAULT_PAYMENT_ATTRIBUTION_DAYS, defaultHttpLimits, type HttpLimits } from './config.js';
+import {
+  DEFAULT_CLIENT_STATE_TTL_MS, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_PAYMENT_ATTRIBUTION_DAYS, defaultHttpLimits, type HttpLimits,
+  type MediaSettings,
+} from './config.js';
 import type { Pool } from './db/pool.js';
 import { debtRoutes } from './debts/routes.js';
 import { enumRoutes } from './enums/routes.js';
 import { followupListRoutes } from './followups/list-routes.js';
+import { followupMediaRoutes } from './followups/media-routes.js';
 import { followupRoutes } from './followups/routes.js';
+import { mediaRoutes } from './media/routes.js';
 import { limitClientConcurrency } from './http/client-concurrency.js';
 import { onClientError } from './http/client-error.js';
 import { dropStalledSockets } from './http/stalled-sockets.js';
@@ -25,6 +30,7 @@ import { opsRoutes } from './ops/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { trackingRoutes } from './tracking/routes.js';
 import type { Keys } from './security/keys.js';
+import type { BlobStore } from './storage/blob-store.js';
 
 export const API_PREFIX = '/external-api/v1';
 const PROBES = new Set(['/health', '/ready']);
@@ -43,13 +49,17 @@ export interface AppDependencies {
   publicUrl?: string;
   /** PAYMENT_ATTRIBUTION_DAYS. */
   paymentAttributionDays?: number;
+  /** Where recordings and PDFs are kept (src/storage/open-store.ts builds it from the settings). */
+  storage: BlobStore;
+  /** MEDIA_MAX_BYTES and MEDIA_URL_TTL_SECONDS. */
+  media?: MediaSettings;
 }
 
 /** Builds the HTTP application from its parts; listening is the caller's business. */
 export async function buildApp({
   pool, keys, logger, http = defaultHttpLimits(), databaseQueueLimit = DEFAULT_DATABASE_LIMITS.queueLimit,
   clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS, publicUrl = 'http://127.0.0.1:3000',
-  paymentAttributionDays = DEFAULT_PAYMENT_ATTRIBUTION_DAYS,
+  paymentAttributionDays = DEFAULT_PAYMENT_ATTRIBUTION_DAYS, storage, media = DEFAULT_MEDIA,
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -122,7 +132,9 @@ export async function buildApp({
   await app.register(swaggerUi, DOCS_OPTIONS);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const context = createAppContext(pool, keys, logger, { clientStateTtlMs, publicUrl, paymentAttributionDays });
+  const context = createAppContext(pool, keys, logger, {
+    clientStateTtlMs, publicUrl, paymentAttributionDays, storage, media: { ...media, ownUrlPrefix: `${publicUrl}/media/` },
+  });
   await context.clientStates.listen();
   app.addHook('onClose', () => context.clientStates.close());
   // One line per feature: removing a feature is removing its folder and its line.
@@ -134,5 +146,7 @@ export async function buildApp({
   await app.register(enumRoutes, { prefix: API_PREFIX, ...context });
   await app.register(trackingRoutes, { apiPrefix: API_PREFIX, ...context });
   await app.register(paymentRoutes, { prefix: API_PREFIX, ...context });
+  await app.register(mediaRoutes, context);
+  await app.register(followupMediaRoutes, { prefix: API_PREFIX, ...context });
   return app;
 }

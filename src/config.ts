@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AllowList } from './net/allow-list.js';
 
 /** Every socket and request is timed out, and connections are capped (README, "Production"). */
@@ -73,6 +73,31 @@ export function defaultMaxConnections(): number {
   return 1_000;
 }
 
+/** An S3-compatible bucket (STORAGE_DRIVER=s3). */
+export interface S3Settings {
+  bucket: string;
+  region: string;
+  /** An S3-compatible server's URL; AWS's endpoint for the region when absent. */
+  endpoint: string | undefined;
+  /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`: most S3-compatible servers want it. */
+  forcePathStyle: boolean;
+  /** Static credentials; when absent, the AWS SDK's default chain (environment, profile, instance role). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
+/** Where recordings and PDFs are kept. */
+export type StorageSettings = { driver: 'local'; dir: string } | ({ driver: 's3' } & S3Settings);
+
+export interface MediaSettings {
+  /** Uploads and fetched files larger than this are refused. */
+  maxBytes: number;
+  /** How long a signed media URL stays valid. */
+  urlTtlSeconds: number;
+}
+
+export const MEBIBYTE = 1024 * 1024;
+export const DEFAULT_MEDIA: MediaSettings = { maxBytes: 100 * MEBIBYTE, urlTtlSeconds: 3600 };
+
 /** Every setting Relance reads from the environment, validated once at start. */
 export interface Config {
   host: string;
@@ -95,6 +120,8 @@ export interface Config {
   worker: { enabled: boolean; concurrency: number; purgeSchedule: string };
   /** Outbound requests (recording downloads, webhooks): the private destinations let through. */
   outbound: { allow: AllowList };
+  storage: StorageSettings;
+  media: MediaSettings;
 }
 
 export class ConfigError extends Error {
@@ -159,10 +186,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queueLimit: integer('DATABASE_QUEUE_LIMIT', DEFAULT_DATABASE_LIMITS.queueLimit, 1, 100_000),
   };
 
+  const dataDir = resolve(env.DATA_DIR || './data');
   const config: Config = {
     host: env.HOST || '127.0.0.1',
     port: integer('PORT', 3000, 0, 65535),
-    dataDir: resolve(env.DATA_DIR || './data'),
+    dataDir,
     databaseUrl,
     databasePoolSize: integer('DATABASE_POOL_SIZE', 10, 1, 500),
     secretKey,
@@ -179,9 +207,63 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       purgeSchedule: env.PURGE_SCHEDULE || '*/10 * * * *',
     },
     outbound: { allow: outboundAllow.allow },
+    storage: storageSettings(env, dataDir, problems),
+    media: {
+      // Up to 5 GiB: well within what S3 takes from a stream in 5 MiB parts (10,000 of them).
+      maxBytes: integer('MEDIA_MAX_BYTES', DEFAULT_MEDIA.maxBytes, 1, 5 * 1024 * MEBIBYTE),
+      // An S3 presigned URL lives at most 7 days.
+      urlTtlSeconds: integer('MEDIA_URL_TTL_SECONDS', DEFAULT_MEDIA.urlTtlSeconds, 1, 7 * 24 * 3600),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const S3_VARIABLES = ['S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'];
+
+function storageSettings(env: NodeJS.ProcessEnv, dataDir: string, problems: string[]): StorageSettings {
+  const driver = env.STORAGE_DRIVER || 'local';
+  if (driver !== 'local' && driver !== 's3') {
+    problems.push(`STORAGE_DRIVER must be local or s3 (got "${driver.slice(0, 40)}")`);
+    return { driver: 'local', dir: join(dataDir, 'media') };
+  }
+  if (driver === 'local') {
+    // Bucket settings without the driver would silently keep every recording on this disk.
+    const stray = S3_VARIABLES.filter((name) => env[name]);
+    if (stray.length > 0) problems.push(`${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set but STORAGE_DRIVER is local: set STORAGE_DRIVER=s3 to use a bucket`);
+    return { driver: 'local', dir: join(dataDir, 'media') };
+  }
+  const bucket = env.S3_BUCKET || '';
+  if (!bucket) problems.push('S3_BUCKET is required with STORAGE_DRIVER=s3');
+  else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push('S3_BUCKET must be a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens');
+  const region = env.S3_REGION || 'us-east-1';
+  if (!/^[a-z0-9-]{1,40}$/.test(region)) problems.push('S3_REGION must be a region name such as eu-west-3 (lowercase letters, digits, hyphens)');
+  const endpoint = env.S3_ENDPOINT || undefined;
+  if (endpoint && !isHttpUrl(endpoint)) problems.push('S3_ENDPOINT must be an http(s) URL such as https://s3.example.com');
+  const pathStyle = env.S3_FORCE_PATH_STYLE || 'off';
+  if (pathStyle !== 'on' && pathStyle !== 'off') problems.push('S3_FORCE_PATH_STYLE must be on or off');
+  const accessKeyId = env.S3_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.S3_SECRET_ACCESS_KEY || undefined;
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, or neither to use the AWS SDK\'s default credentials');
+  }
+  return {
+    driver: 's3',
+    bucket,
+    region,
+    endpoint: endpoint && withoutTrailingSlashes(endpoint),
+    forcePathStyle: pathStyle === 'on',
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+  };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 function withoutTrailingSlashes(url: string): string {

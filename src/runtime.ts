@@ -7,12 +7,16 @@ import { migrate } from './db/migrate.js';
 import type { Pool } from './db/pool.js';
 import { adoptKeyFingerprint, findKeyFingerprint, otherRelanceProcesses, replaceKeyFingerprint } from './security/key-fingerprint-repository.js';
 import { deriveKeys, loadMasterKey, readMasterKey, shortFingerprint, type Keys } from './security/keys.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { openBlobStore } from './storage/open-store.js';
 import { StartRefused } from './start-refused.js';
 
 export interface Runtime {
   config: Config;
   db: Database;
   keys: Keys;
+  /** Recordings and PDFs, in the store STORAGE_DRIVER names. */
+  storage: BlobStore;
   migrated: string[];
   /** The fingerprint of the key in use, and the one the database held when this start began. */
   fingerprint: { current: string; previous: string | undefined };
@@ -32,7 +36,8 @@ export async function openRuntime(config: Config, log: Logger, options: RuntimeO
     const migrated = await migrate(db.pool);
     if (migrated.length > 0) log.info({ migrated }, 'database migrated');
     const { keys, fingerprint } = await keysOf(config, db.pool, options.adoptKey ?? false);
-    return { config, db, keys, migrated, fingerprint };
+    const storage = await openBlobStore(config, keys);
+    return { config, db, keys, storage, migrated, fingerprint };
   } catch (error) {
     await db.close();
     throw error;

@@ -17,7 +17,7 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   const runtime = await openRuntime(config, log, { role: 'serve' });
   const app = await buildApp({
     pool: runtime.db.pool, keys: runtime.keys, logger: log, http: config.http, databaseQueueLimit: config.database.queueLimit,
-    clientStateTtlMs: config.clientStateTtlMs, paymentAttributionDays: config.paymentAttributionDays,
+    clientStateTtlMs: config.clientStateTtlMs, paymentAttributionDays: config.paymentAttributionDays, storage: runtime.storage, media: config.media,
     publicUrl: config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
   });
   let worker: Worker | undefined;

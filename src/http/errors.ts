@@ -48,6 +48,12 @@ export const errors = {
   tooManyConcurrentRequests: (limit: number) =>
     new ApiError(429, `Too many concurrent requests from this client (limit: ${limit}): retry shortly`, undefined, 1),
   requestTimeout: () => new ApiError(408, 'Request timed out'),
+  mediaKeyMalformed: () => new ApiError(400, 'Malformed media URL: the path must be /media/<kind>/<id> exactly as it was given out'),
+  mediaLinkUnsigned: () => new ApiError(403, 'The media URL is not signed: it needs its expires and signature parameters'),
+  mediaLinkInvalid: () => new ApiError(403, 'The media URL signature does not match: use the URL exactly as it was given out'),
+  mediaLinkExpired: () => new ApiError(403, 'The media URL has expired: read the followup again for a fresh one'),
+  mediaNotFound: () => new ApiError(404, 'Media not found'),
+  rangeNotSatisfiable: (size: number) => new ApiError(416, `Range not satisfiable: the file is ${size} bytes`),
   internal: (requestId: string) => new ApiError(500, `Internal server error (request id ${requestId})`),
 };
 

@@ -14,6 +14,8 @@ export interface Keys {
   secrets: Buffer;
   /** HMAC key that derives each followup's open-pixel token (src/tracking/tokens.ts). */
   tracking: Buffer;
+  /** HMAC key that signs local media URLs (`/media/<key>?expires=…&signature=…`). */
+  media: Buffer;
   /**
    * Names the master key without revealing it or any other derived key: stored in the database,
    * so that a start with another key is refused (src/runtime.ts).
@@ -24,7 +26,10 @@ export interface Keys {
 export function deriveKeys(master: Buffer): Keys {
   const derive = (info: string, length: number) =>
     Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `relance:${info}`, length));
-  return { ids: derive('ids', 16), tokens: derive('tokens', 32), secrets: derive('secrets', 32), tracking: derive('tracking', 32), fingerprint: derive('fingerprint', 32) };
+  return {
+    ids: derive('ids', 16), tokens: derive('tokens', 32), secrets: derive('secrets', 32), tracking: derive('tracking', 32),
+    media: derive('media', 32), fingerprint: derive('fingerprint', 32),
+  };
 }
 
 /** The first 16 hex digits of a fingerprint: enough to tell two keys apart in a message. */

@@ -18,7 +18,7 @@ import { API, body, setup, type Tenant } from '../helpers/setup.js';
 const ctx = await setup();
 // An app that would trust its cached client state for a minute: anything quicker than that
 // below is the change announcement at work.
-const app = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), clientStateTtlMs: 60_000 });
+const app = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), clientStateTtlMs: 60_000, storage: ctx.storage });
 await app.ready();
 after(() => app.close());
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, DEFAULT_DATABASE_LIMITS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
+import { ConfigError, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
 import { AllowList } from '../../src/net/allow-list.js';
 
 const HEX_KEY = randomBytes(32).toString('hex');
@@ -38,6 +38,8 @@ describe('loadConfig', () => {
       paymentAttributionDays: 7,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
       outbound: { allow: AllowList.EMPTY },
+      storage: { driver: 'local', dir: resolve('./data/media') },
+      media: DEFAULT_MEDIA,
     });
   });
 
@@ -52,6 +54,7 @@ describe('loadConfig', () => {
       http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS, clientStateTtlMs: 5_000, paymentAttributionDays: 30,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
       outbound: { allow: AllowList.EMPTY },
+      storage: { driver: 'local', dir: '/var/lib/relance/media' }, media: DEFAULT_MEDIA,
     });
 
   test('the background worker can be turned off for API-only processes, and sized', () => {

@@ -18,6 +18,7 @@ import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { freshDatabase } from '../helpers/database.js';
 import { API, body } from '../helpers/setup.js';
+import { testStore } from '../helpers/storage.js';
 
 test('on a database whose default time zone is Europe/Paris, timestamps and history stay exact', { timeout: 120_000 }, async () => {
   const url = new URL(await freshDatabase((admin, name) => admin.query(`ALTER DATABASE ${name} SET timezone = 'Europe/Paris'`).then(() => {})));
@@ -32,7 +33,7 @@ test('on a database whose default time zone is Europe/Paris, timestamps and hist
 
   await migrate(pool);
   const keys = deriveKeys(randomBytes(32));
-  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }) });
+  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), storage: await testStore(keys) });
   after(() => app.close());
   const company = await insertCompany('Paris', pool);
   const client = await createClient(company.id, { scopes: ['followups:read', 'followups:write'] }, keys.secrets, pool);

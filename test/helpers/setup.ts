@@ -10,6 +10,8 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { createDebt } from '../../src/debts/service.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys, type Keys } from '../../src/security/keys.js';
+import type { LocalBlobStore } from '../../src/storage/local-store.js';
+import { testStore } from './storage.js';
 
 export const API = '/external-api/v1';
 
@@ -31,6 +33,8 @@ export interface TestContext {
   pool: Pool;
   keys: Keys;
   ids: IdCodec;
+  /** The app's store: a local one in a folder of this test file's own, signing for http://localhost. */
+  storage: LocalBlobStore;
   /** A fresh company with one API client holding `scopes` (default: all) and a token for them. */
   tenant(scopes?: readonly Scope[]): Promise<Tenant>;
 }
@@ -44,7 +48,8 @@ export async function setup(): Promise<TestContext> {
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
   const pool = createPool(url, 5);
   const keys = deriveKeys(randomBytes(32));
-  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }) });
+  const storage = await testStore(keys);
+  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), storage });
   await app.ready();
   after(async () => {
     await app.close();
@@ -81,7 +86,7 @@ export async function setup(): Promise<TestContext> {
     };
   };
 
-  return { app, pool, keys, ids, tenant };
+  return { app, pool, keys, ids, storage, tenant };
 }
 
 export type Response = LightMyRequestResponse;

@@ -12,6 +12,7 @@ import { createPool } from '../../src/db/pool.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { API, body, setup, type Response } from '../helpers/setup.js';
+import { testStore } from '../helpers/storage.js';
 
 const ctx = await setup();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -209,7 +210,8 @@ describe('unexpected failures', () => {
   test('a 500 has a generic message with the request id; the stack goes to the log only', async () => {
     const sink = logSink();
     const pool = createPool(process.env.TEST_DATABASE_URL!, 1);
-    const app = await buildApp({ pool, keys: deriveKeys(randomBytes(32)), logger: sink.logger });
+    const keys = deriveKeys(randomBytes(32));
+    const app = await buildApp({ pool, keys, logger: sink.logger, storage: await testStore(keys) });
     app.get('/boom', async () => {
       throw new Error('relation "secret_table" does not exist at /srv/relance/internal.ts:42');
     });
@@ -245,7 +247,7 @@ describe('unexpected failures', () => {
   test('a database that stops answering: /health stays up, /ready is 503, API requests are a generic 500', async () => {
     const pool = createPool(process.env.TEST_DATABASE_URL!, 1);
     const keys = deriveKeys(randomBytes(32));
-    const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }) });
+    const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), storage: await testStore(keys) });
     await app.ready();
     after(() => app.close());
 
@@ -346,7 +348,7 @@ describe('X-Request-Id', () => {
 describe('requests the HTTP parser rejects', () => {
   /** Sends raw bytes to a listening app and returns what came back before the socket closed. */
   async function raw(request: string): Promise<string> {
-    const app = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }) });
+    const app = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), storage: ctx.storage });
     await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       const { port } = app.server.address() as AddressInfo;

@@ -137,7 +137,7 @@ test('each kind of error gets a documented response', async () => {
 
 test('shed load gets the documented 503, on the API as on the token endpoint', async () => {
   const tenant = await ctx.tenant();
-  const shedding = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), databaseQueueLimit: 0 });
+  const shedding = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), databaseQueueLimit: 0, storage: ctx.storage });
   try {
     conforms('getIndex', await shedding.inject({ method: 'GET', url: '/' }), 503);
     conforms('listFollowups', await shedding.inject({ method: 'GET', url: `${API}/followups`, headers: tenant.auth }), 503);

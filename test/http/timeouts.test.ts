@@ -16,6 +16,7 @@ import { createPool } from '../../src/db/pool.js';
 import { closeGracefully } from '../../src/http/shutdown.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { waitFor, within } from '../helpers/processes.js';
+import { testStore } from '../helpers/storage.js';
 
 const LIMITS: HttpLimits = {
   ...defaultHttpLimits(),
@@ -30,7 +31,8 @@ const CUT_WITHIN = 5 * LIMITS.requestTimeoutMs;
 
 async function startServer(limits: HttpLimits = LIMITS) {
   const pool = createPool(process.env.TEST_DATABASE_URL!, 2);
-  const app = await buildApp({ pool, keys: deriveKeys(randomBytes(32)), logger: pino({ level: 'silent' }), http: limits });
+  const keys = deriveKeys(randomBytes(32));
+  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), http: limits, storage: await testStore(keys) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   return { app, port, close: async () => { await app.close(); await pool.end(); } };

@@ -180,7 +180,7 @@ describe('pixel after a key change', () => {
     const before = await api.pixelUrl(tenant.auth, id);
     // The same database served with another master key, as after `relance key reset`.
     const keys = deriveKeys(randomBytes(32));
-    const app = await buildApp({ pool: ctx.pool, keys, logger: pino({ level: 'silent' }) });
+    const app = await buildApp({ pool: ctx.pool, keys, logger: pino({ level: 'silent' }), storage: ctx.storage });
     try {
       await app.ready();
       const client = await createClient(tenant.companyId, { scopes: ['followups:read'] }, keys.secrets, ctx.pool);
