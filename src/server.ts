@@ -22,7 +22,7 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   });
   let worker: Worker | undefined;
   try {
-    if (config.worker.enabled) worker = await startProcessWorker(runtime.db.url, config, log);
+    if (config.worker.enabled) worker = await startProcessWorker(runtime.db.url, config, log, runtime.storage);
   } catch (error) {
     await runtime.db.close();
     throw error;

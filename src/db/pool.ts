@@ -79,3 +79,11 @@ async function attempt<T>(pool: Pool, work: (client: pg.PoolClient) => Promise<T
     client.release();
   }
 }
+
+/**
+ * Runs `work` atomically in `db`: in a new transaction if `db` is the pool, else in the
+ * transaction `db` is already in (every client Relance hands around outside the pool is one).
+ */
+export function atomically<T>(db: Queryable, work: (tx: Queryable) => Promise<T>): Promise<T> {
+  return db instanceof pg.Pool ? transaction(db, work) : work(db);
+}

@@ -2,7 +2,6 @@ import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate } from '../http/authenticate.js';
 import { requirePage } from '../http/pagination.js';
-import type { IdCodec } from '../security/encrypted-id.js';
 import { parseListQuery } from './list-query.js';
 import { followupHistory, listCompanyFollowups, listDebtFollowups, type FollowupPage } from './service.js';
 import { errorResponses } from './routes.js';
@@ -15,9 +14,15 @@ import {
   HistoryResponse,
   ListFollowupsQuery,
 } from './schema.js';
+import { mediaUrls } from './media.js';
 import { toChange, toFollowup } from './serialize.js';
 
-export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens }) => {
+export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens, storage, media }) => {
+  const listResponse = async ({ rows, pagination }: FollowupPage) => ({
+    error: false as const,
+    data: await Promise.all(rows.map(async (row) => toFollowup(row, ids, await mediaUrls(row, storage, media.urlTtlSeconds)))),
+    pagination,
+  });
   const read = authenticate(tokens, 'followups:read');
 
   app.get('/followups', {
@@ -30,7 +35,7 @@ export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       querystring: ListFollowupsQuery,
       response: { 200: FollowupListResponse },
     },
-  }, async (request) => listResponse(await listCompanyFollowups(pool, ids, request.auth.companyId, parseListQuery(request.query, ids)), ids));
+  }, async (request) => listResponse(await listCompanyFollowups(pool, ids, request.auth.companyId, parseListQuery(request.query, ids))));
 
   app.get('/followups/debt/:debtId', {
     onRequest: read,
@@ -45,7 +50,7 @@ export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     },
   }, async (request) => {
     const debtId = ids.decode('debt', request.params.debtId);
-    return listResponse(await listDebtFollowups(pool, ids, request.auth.companyId, debtId, request.query), ids);
+    return listResponse(await listDebtFollowups(pool, ids, request.auth.companyId, debtId, request.query));
   });
 
   app.get('/followups/:id/history', {
@@ -64,7 +69,3 @@ export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     return { error: false as const, data: rows.map(toChange), pagination };
   });
 };
-
-function listResponse({ rows, pagination }: FollowupPage, ids: IdCodec) {
-  return { error: false as const, data: rows.map((row) => toFollowup(row, ids)), pagination };
-}

@@ -30,6 +30,14 @@ export interface FollowupRow {
   created_at: Date;
   updated_at: Date;
   activity_at: Date;
+  audio_key: string | null;
+  audio_content_type: string | null;
+  audio_size: string | null;
+  pdf_key: string | null;
+  pdf_content_type: string | null;
+  pdf_size: string | null;
+  recording_state: 'pending' | 'stored' | 'failed' | null;
+  recording_error: string | null;
 }
 
 /** The client-writable columns and their SQL types, in a fixed order shared by the SQL below. */
@@ -202,4 +210,109 @@ export async function listChanges(
     ),
   ]);
   return { rows: page.rows, total: count.rows[0]!.n };
+}
+
+export type MediaKind = 'audio' | 'pdf';
+
+export interface StoredMedia {
+  key: string;
+  contentType: string;
+  size: number;
+}
+
+/**
+ * Points the followup at a newly stored file (replacing any previous one) and records the change
+ * in the history (field `audio` or `pdf`, values `{content_type, size}` or null). For audio, an
+ * ingest in progress is superseded: the recording is `stored`. Returns the key of the file it
+ * replaced (to be deleted once this commits); undefined when the company has no such followup.
+ */
+export async function setMedia(
+  companyId: number,
+  id: number,
+  kind: MediaKind,
+  media: StoredMedia | null,
+  source: string,
+  db: Queryable,
+): Promise<{ row: FollowupRow; replacedKey: string | null } | undefined> {
+  const recording = kind === 'audio' ? `, recording_state = ${media ? "'stored'" : 'NULL'}, recording_error = NULL` : '';
+  const { rows } = await db.query<FollowupRow & { replaced_key: string | null }>(
+    `WITH old AS (
+       SELECT id, ${kind}_key AS key, ${kind}_content_type AS content_type, ${kind}_size AS size
+       FROM followups WHERE id = $1 AND company_id = $2 FOR NO KEY UPDATE
+     ), upd AS (
+       UPDATE followups f
+       SET ${kind}_key = $3, ${kind}_content_type = $4, ${kind}_size = $5${recording},
+           processed_at = now(), updated_at = now()
+       FROM old WHERE f.id = old.id
+       RETURNING f.*, old.key AS replaced_key
+     ), change AS (
+       INSERT INTO followup_changes (company_id, followup_id, field, from_value, to_value, source)
+       SELECT upd.company_id, upd.id, '${kind}',
+              CASE WHEN old.key IS NULL THEN NULL ELSE jsonb_build_object('content_type', old.content_type, 'size', old.size) END,
+              CASE WHEN $3::text IS NULL THEN NULL ELSE jsonb_build_object('content_type', $4::text, 'size', $5::bigint) END,
+              $6
+       FROM upd JOIN old USING (id)
+       WHERE old.key IS NOT NULL OR $3::text IS NOT NULL
+     )
+     SELECT * FROM upd`,
+    [id, companyId, media?.key ?? null, media?.contentType ?? null, media?.size ?? null, source],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { replaced_key: replacedKey, ...followup } = row;
+  return { row: followup as FollowupRow, replacedKey };
+}
+
+/** Marks the recording as being downloaded from `audio_url` (a job does it). */
+export async function markRecordingPending(companyId: number, id: number, db: Queryable): Promise<void> {
+  await db.query(
+    "UPDATE followups SET recording_state = 'pending', recording_error = NULL WHERE id = $1 AND company_id = $2",
+    [id, companyId],
+  );
+}
+
+/** With audio_url cleared, a download in progress or failed is moot: the state follows the stored file. */
+export async function cancelRecordingIngest(companyId: number, id: number, db: Queryable): Promise<FollowupRow | undefined> {
+  const { rows } = await db.query<FollowupRow>(
+    `UPDATE followups SET recording_state = CASE WHEN audio_key IS NULL THEN NULL ELSE 'stored' END, recording_error = NULL
+     WHERE id = $1 AND company_id = $2 AND recording_state IN ('pending', 'failed') RETURNING *`,
+    [id, companyId],
+  );
+  return rows[0];
+}
+
+/**
+ * The outcome of a download of `url`, applied only while the followup still waits for it: same
+ * audio_url, still `pending` (an update may have changed the URL, an upload or a delete may have
+ * superseded it: then the download is moot). For a stored file, returns
+ * the key it replaced; `applied: false` when the URL had changed.
+ */
+export async function finishIngest(
+  id: number,
+  url: string,
+  outcome: { stored: StoredMedia } | { failed: string },
+  db: Queryable,
+): Promise<{ applied: boolean; replacedKey: string | null; companyId?: number }> {
+  const { rows } = await db.query<{ company_id: number; replaced_key: string | null }>(
+    `WITH old AS (
+       SELECT id, company_id, audio_key FROM followups WHERE id = $1 AND audio_url = $2 AND recording_state = 'pending' FOR NO KEY UPDATE
+     )
+     UPDATE followups f
+     SET recording_state = CASE WHEN $3::text IS NULL THEN 'failed' ELSE 'stored' END,
+         recording_error = $6,
+         audio_key = COALESCE($3, f.audio_key),
+         audio_content_type = CASE WHEN $3::text IS NULL THEN f.audio_content_type ELSE $4 END,
+         audio_size = CASE WHEN $3::text IS NULL THEN f.audio_size ELSE $5 END
+     FROM old WHERE f.id = old.id
+     RETURNING f.company_id, CASE WHEN $3::text IS NULL THEN NULL ELSE old.audio_key END AS replaced_key`,
+    [
+      id, url,
+      'stored' in outcome ? outcome.stored.key : null,
+      'stored' in outcome ? outcome.stored.contentType : null,
+      'stored' in outcome ? outcome.stored.size : null,
+      'failed' in outcome ? outcome.failed : null,
+    ],
+  );
+  const row = rows[0];
+  return row ? { applied: true, replacedKey: row.replaced_key, companyId: row.company_id } : { applied: false, replacedKey: null };
 }

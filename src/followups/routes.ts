@@ -6,7 +6,8 @@ import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { withResponseHeaders } from '../http/openapi-schema.js';
 import { replyOnce } from '../idempotency/reply.js';
-import { findFollowup } from './repository.js';
+import { mediaUrls } from './media.js';
+import { findFollowup, type FollowupRow } from './repository.js';
 import {
   CreatedFollowupResponse,
   CreateFollowupBody,
@@ -33,7 +34,8 @@ export function callerOf(request: FastifyRequest): Caller {
   return { companyId: request.auth.companyId, source: `api:${request.auth.clientId}` };
 }
 
-export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens }) => {
+export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens, storage, media }) => {
+  const present = async (row: FollowupRow) => toFollowup(row, ids, await mediaUrls(row, storage, media.urlTtlSeconds));
   app.post('/followups', {
     onRequest: authenticate(tokens, 'followups:write'),
     schema: {
@@ -52,7 +54,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
       },
     },
   }, async (request, reply) => {
-    return replyOnce(request, reply, pool, (db) => createFollowup(db, ids, callerOf(request), request.body), (outcome) => ({
+    return replyOnce(request, reply, pool, (db) => createFollowup(db, ids, callerOf(request), request.body, media), (outcome) => ({
       status: 'created' in outcome ? 201 : 200,
       body: ok('Followup created successfully', toCreatedFollowup('created' in outcome ? outcome.created : outcome.existing, ids)),
     }));
@@ -70,7 +72,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
   }, async (request) => {
     const id = ids.decode('followup', request.params.id);
     const lookup = id === undefined ? undefined : await findFollowup(request.auth.companyId, id, pool);
-    return ok('Success', toFollowup(owned(lookup, 'followup'), ids));
+    return ok('Success', await present(owned(lookup, 'followup')));
   });
 
   for (const method of ['PUT', 'PATCH'] as const) {
@@ -90,8 +92,8 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
       handler: async (request) => {
         const id = ids.decode('followup', request.params.id);
         if (id === undefined) throw errors.notFound('followup');
-        const row = await changeFollowup(pool, callerOf(request), id, request.body);
-        return ok('Followup updated successfully', toFollowup(row, ids));
+        const row = await changeFollowup(pool, callerOf(request), id, request.body, media);
+        return ok('Followup updated successfully', await present(row));
       },
     });
   }

@@ -1,10 +1,14 @@
 import type { IdCodec } from '../security/encrypted-id.js';
 import { formatNullableTimestamp, formatStoredTimestamp, formatTimestamp } from '../time/timestamp.js';
 import { TIMESTAMP_COLUMNS, type ChangeRow, type FollowupRow } from './repository.js';
+import type { MediaUrls } from './media.js';
 import type { Followup } from './schema.js';
 
-/** The API object of a followup row. Serialization keeps the schema's key order. */
-export function toFollowup(row: FollowupRow, ids: IdCodec): Followup {
+/**
+ * The API object of a followup row. Serialization keeps the schema's key order. `media` are the
+ * URLs to show (media.ts signs those of stored files); without it, the URLs as stored.
+ */
+export function toFollowup(row: FollowupRow, ids: IdCodec, media?: MediaUrls): Followup {
   return {
     id: ids.encode('followup', row.id),
     debt_id: ids.encode('debt', row.debt_id),
@@ -15,10 +19,8 @@ export function toFollowup(row: FollowupRow, ids: IdCodec): Followup {
     summary: row.summary,
     notes: row.notes,
     call_id: row.call_id,
-    // Stored media are served through pre-signed URLs once media storage exists; until a
-    // recording is stored, the URL is returned as given and no expiry is announced.
-    audio_url: row.audio_url,
-    pdf_url: row.pdf_url,
+    audio_url: media ? media.audio_url : row.audio_url,
+    pdf_url: media ? media.pdf_url : row.pdf_url,
     duration_ms: row.duration_ms,
     disconnection_reason: row.disconnection_reason,
     direction: row.direction,
@@ -31,6 +33,7 @@ export function toFollowup(row: FollowupRow, ids: IdCodec): Followup {
     email_first_opened_at: formatNullableTimestamp(row.email_first_opened_at),
     email_clicked: row.email_clicked,
     email_click_count: row.email_click_count,
+    ...(media?.media_urls_expire_at && { media_urls_expire_at: media.media_urls_expire_at }),
   };
 }
 

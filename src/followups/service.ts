@@ -1,4 +1,6 @@
-import { retryTransient, type Pool, type Queryable } from '../db/pool.js';
+import { atomically, retryTransient, transaction, type Pool, type Queryable } from '../db/pool.js';
+import { enqueue } from '../jobs/queue.js';
+import { INGEST_ATTEMPTS, INGEST_TASK } from './ingest-task.js';
 import { errors, owned } from '../http/errors.js';
 import type { IdCodec } from '../security/encrypted-id.js';
 import { parseTimestamp } from '../time/timestamp.js';
@@ -6,7 +8,7 @@ import { debtOwnership } from '../debts/repository.js';
 import { pageInfo, type PageRequest } from '../http/pagination.js';
 import { encodeCursor, parseListQuery, type ListRequest } from './list-query.js';
 import { countFollowups, listFollowups } from './list-repository.js';
-import { findFollowup, insertFollowup, listChanges, updateFollowup, WRITABLE_COLUMNS, type FollowupRow, type FollowupValues } from './repository.js';
+import { cancelRecordingIngest, findFollowup, insertFollowup, listChanges, markRecordingPending, updateFollowup, WRITABLE_COLUMNS, type FollowupRow, type FollowupValues } from './repository.js';
 import type { CreateFollowupBody, ListFollowupsQuery, UpdateFollowupBody } from './schema.js';
 
 export interface Caller {
@@ -22,24 +24,55 @@ export type CreateOutcome = { created: FollowupRow } | { existing: FollowupRow }
  * transaction of an Idempotency-Key, when there is one). A debt that is not the caller's is a
  * 400 on `debt_id`, as the contract says.
  */
-export async function createFollowup(db: Queryable, ids: IdCodec, caller: Caller, body: CreateFollowupBody): Promise<CreateOutcome> {
+export async function createFollowup(
+  db: Queryable,
+  ids: IdCodec,
+  caller: Caller,
+  body: CreateFollowupBody,
+  media: MediaSettings,
+): Promise<CreateOutcome> {
   const debtId = ids.decode('debt', body.debt_id);
   const debtNotFound = () => errors.validation({ debt_id: 'Debt not found: debt_id must be the ID of a debt of your company' });
-  let result;
-  try {
-    result = debtId === undefined ? undefined : await insertFollowup(caller.companyId, debtId, createValues(body), caller.source, db);
-  } catch (error) {
-    // The debt was deleted between the ownership check and the foreign-key check.
-    if ((error as { code?: string }).code === '23503') throw debtNotFound();
-    throw error;
-  }
-  if (!result) throw debtNotFound();
-  if ('contended' in result) throw errors.conflict('call_id was being changed by other requests on this debt: retry');
-  return result;
+  const insert = async (tx: Queryable) => {
+    let result;
+    try {
+      result = debtId === undefined ? undefined : await insertFollowup(caller.companyId, debtId, createValues(body), caller.source, tx);
+    } catch (error) {
+      // The debt was deleted between the ownership check and the foreign-key check.
+      if ((error as { code?: string }).code === '23503') throw debtNotFound();
+      throw error;
+    }
+    if (!result) throw debtNotFound();
+    if ('contended' in result) throw errors.conflict('call_id was being changed by other requests on this debt: retry');
+    if ('created' in result) await ingestIfRemote(caller.companyId, result.created, media, tx);
+    return result;
+  };
+  // A recording to download is a job, committed with the followup or not at all.
+  return ingestWanted(body.audio_url, media) ? atomically(db, insert) : insert(db);
+}
+
+/** What the followup routes need to know of media storage. */
+export interface MediaSettings {
+  /** URLs of files Relance serves itself start with this (never downloaded into storage again). */
+  ownUrlPrefix: string | undefined;
+}
+
+/** An http(s) URL that is not one of Relance's own: its recording is downloaded into storage. */
+function ingestWanted(url: string | null | undefined, media: MediaSettings): url is string {
+  if (!url || !/^https?:\/\//i.test(url)) return false;
+  return !(media.ownUrlPrefix && url.startsWith(media.ownUrlPrefix));
+}
+
+async function ingestIfRemote(companyId: number, row: FollowupRow, media: MediaSettings, tx: Queryable): Promise<FollowupRow> {
+  if (!ingestWanted(row.audio_url, media)) return row;
+  await markRecordingPending(companyId, row.id, tx);
+  // One download per followup at a time: a newer URL replaces a pending job for an older one.
+  await enqueue(tx, INGEST_TASK, { followup_id: row.id, url: row.audio_url }, { maxAttempts: INGEST_ATTEMPTS, jobKey: `ingest:${row.id}` });
+  return { ...row, recording_state: 'pending', recording_error: null };
 }
 
 /** Applies the fields sent; 403/404 as for a read; 409 when call_id is taken on the debt. */
-export async function changeFollowup(pool: Pool, caller: Caller, id: number, body: UpdateFollowupBody): Promise<FollowupRow> {
+export async function changeFollowup(pool: Pool, caller: Caller, id: number, body: UpdateFollowupBody, media: MediaSettings): Promise<FollowupRow> {
   const changes: Partial<FollowupValues> = {};
   for (const column of WRITABLE_COLUMNS) {
     if (!(column in body)) continue;
@@ -50,7 +83,15 @@ export async function changeFollowup(pool: Pool, caller: Caller, id: number, bod
   try {
     // One statement: two updates swapping call_ids on a debt can deadlock on its unique index,
     // and the victim is simply run again.
-    return owned(await retryTransient(() => updateFollowup(caller.companyId, id, changes, caller.source, pool)), 'followup');
+    const update = (db: Queryable) => updateFollowup(caller.companyId, id, changes, caller.source, db);
+    if (!('audio_url' in changes)) return owned(await retryTransient(() => update(pool)), 'followup');
+    // A new audio_url is downloaded (a job, committed with the change); a cleared one ends any
+    // download still waiting for the old one.
+    return await transaction(pool, async (tx) => {
+      const row = owned(await update(tx), 'followup');
+      if (ingestWanted(changes.audio_url, media)) return ingestIfRemote(caller.companyId, row, media, tx);
+      return changes.audio_url === null ? ((await cancelRecordingIngest(caller.companyId, id, tx)) ?? row) : row;
+    });
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'followups_debt_call_id_key') {
       throw errors.conflict('call_id is already used by another followup of this debt');

@@ -43,6 +43,9 @@ export const errors = {
   /** `limit` is the route's own body limit (uploads allow more than JSON bodies). */
   payloadTooLarge: (limit: number) => new ApiError(413, `Request body is too large (limit: ${formatBytes(limit)})`),
   unsupportedMediaType: () => new ApiError(415, 'Unsupported Content-Type: send application/json'),
+  /** An upload of a type the route does not take; `accepted` as in `audio/*`. */
+  unsupportedUpload: (accepted: string) => new ApiError(415, `Unsupported Content-Type: send the file as ${accepted}`),
+  emptyUpload: () => new ApiError(400, 'The request body must be the file, and it is empty'),
   /** Overload and database outages: the same request may succeed a little later. */
   serviceUnavailable: (reason: Unavailable) => new ApiError(503, UNAVAILABLE[reason].message, undefined, UNAVAILABLE[reason].retryAfter),
   tooManyConcurrentRequests: (limit: number) =>

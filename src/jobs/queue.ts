@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/pool.js';
 
 /** Every background task, by name. Each handler lives in its feature's folder (see tasks.ts). */
-export type TaskName = 'purge_idempotency_keys';
+export type TaskName = 'purge_idempotency_keys' | 'ingest_recording';
 
 export interface JobOptions {
   /** Jobs of one named queue run one at a time, across every worker process. */

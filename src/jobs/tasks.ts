@@ -1,11 +1,18 @@
 import type { TaskList } from 'graphile-worker';
+import { INGEST_TASK, ingestRecording, type IngestDeps } from '../followups/ingest-task.js';
 import { PURGE_TASK, purgeIdempotencyKeys } from '../idempotency/purge-task.js';
 import type { TaskName } from './queue.js';
 
+/** What task handlers need beyond the database (each takes its part). */
+export type TaskDeps = IngestDeps;
+
 /** Every task handler, one line per feature; the handler itself lives in the feature's folder. */
-export const TASKS: Record<TaskName, TaskList[string]> = {
-  [PURGE_TASK]: purgeIdempotencyKeys,
-};
+export function taskList(deps: TaskDeps): Record<TaskName, TaskList[string]> {
+  return {
+    [PURGE_TASK]: purgeIdempotencyKeys,
+    [INGEST_TASK]: ingestRecording(deps),
+  };
+}
 
 /**
  * The recurring jobs, in graphile-worker's crontab format. Each run of a schedule is one job

@@ -3,7 +3,9 @@ import type { Logger as Pino } from 'pino';
 import type { Config } from '../config.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { StartRefused } from '../start-refused.js';
-import { crontab, TASKS } from './tasks.js';
+import { INGEST_TIMEOUT_MS } from '../followups/ingest-task.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { crontab, taskList, type TaskDeps } from './tasks.js';
 
 export interface WorkerSettings {
   /** Jobs run at once by this process. */
@@ -23,10 +25,10 @@ export interface Worker {
  * wanted. `pool` should be the worker's own, so that jobs never take the API's connections.
  * Signals are the caller's: it stops the worker in its own shutdown order.
  */
-export async function startWorker(pool: Pool, log: Pino, settings: WorkerSettings): Promise<Worker> {
+export async function startWorker(pool: Pool, log: Pino, settings: WorkerSettings, deps: TaskDeps): Promise<Worker> {
   const runner: Runner = await run({
     pgPool: pool,
-    taskList: TASKS,
+    taskList: taskList(deps),
     crontab: crontab(settings.purgeSchedule),
     concurrency: settings.concurrency,
     noHandleSignals: true,
@@ -40,7 +42,8 @@ export async function startWorker(pool: Pool, log: Pino, settings: WorkerSetting
  * concurrency (graphile-worker also keeps one connection listening): jobs never take the API's
  * connections. Stopping it drains the running jobs, then closes that pool.
  */
-export async function startProcessWorker(url: string, config: Config, log: Pino): Promise<Worker> {
+export async function startProcessWorker(url: string, config: Config, log: Pino, storage: BlobStore): Promise<Worker> {
+  const deps: TaskDeps = { storage, maxBytes: config.media.maxBytes, allow: config.outbound.allow, timeoutMs: INGEST_TIMEOUT_MS };
   try {
     parseCrontab(crontab(config.worker.purgeSchedule));
   } catch (error) {
@@ -48,7 +51,7 @@ export async function startProcessWorker(url: string, config: Config, log: Pino)
   }
   const pool = createPool(url, config.worker.concurrency + 2, config.database);
   try {
-    const worker = await startWorker(pool, log, config.worker);
+    const worker = await startWorker(pool, log, config.worker, deps);
     return {
       stop: async () => {
         await worker.stop();

@@ -3,6 +3,8 @@ import { after } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
+import type { MediaSettings } from '../../src/config.js';
+import type { BlobStore } from '../../src/storage/blob-store.js';
 import { createClient } from '../../src/auth/client-service.js';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { insertCompany } from '../../src/companies/repository.js';
@@ -10,7 +12,6 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { createDebt } from '../../src/debts/service.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys, type Keys } from '../../src/security/keys.js';
-import type { LocalBlobStore } from '../../src/storage/local-store.js';
 import { testStore } from './storage.js';
 
 export const API = '/external-api/v1';
@@ -34,22 +35,23 @@ export interface TestContext {
   keys: Keys;
   ids: IdCodec;
   /** The app's store: a local one in a folder of this test file's own, signing for http://localhost. */
-  storage: LocalBlobStore;
+  storage: BlobStore;
   /** A fresh company with one API client holding `scopes` (default: all) and a token for them. */
   tenant(scopes?: readonly Scope[]): Promise<Tenant>;
 }
 
 /**
  * Builds the real app on the test database (TEST_DATABASE_URL, provisioned by test/run.ts) and
- * closes it when the file's tests end. Every tenant is new, so tests never share data.
+ * closes it when the file's tests end. Every tenant is new, so tests never share data. `media`
+ * sets the upload limit and the life of signed links (defaults: MEDIA_MAX_BYTES, MEDIA_URL_TTL_SECONDS).
  */
-export async function setup(): Promise<TestContext> {
+export async function setup(options: { media?: MediaSettings; storage?: BlobStore } = {}): Promise<TestContext> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
   const pool = createPool(url, 5);
   const keys = deriveKeys(randomBytes(32));
-  const storage = await testStore(keys);
-  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), storage });
+  const storage = options.storage ?? (await testStore(keys));
+  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), storage, ...(options.media && { media: options.media }) });
   await app.ready();
   after(async () => {
     await app.close();

@@ -14,22 +14,26 @@ import pino from 'pino';
 import { insertCompany } from '../../src/companies/repository.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, transaction } from '../../src/db/pool.js';
+import { deriveKeys } from '../../src/security/keys.js';
 import { enqueue } from '../../src/jobs/queue.js';
 import { startWorker, type Worker } from '../../src/jobs/worker.js';
 import { freshDatabase } from '../helpers/database.js';
+import { AllowList } from '../../src/net/allow-list.js';
 import { waitFor } from '../helpers/processes.js';
+import { testStore } from '../helpers/storage.js';
 
 const url = await freshDatabase();
 const ctx = { pool: createPool(url, 4) };
 after(() => ctx.pool.end());
 await migrate(ctx.pool);
+const ctxStorage = await testStore(deriveKeys(randomBytes(32)));
 const log = pino({ level: 'silent' });
 const SETTINGS = { concurrency: 2, purgeSchedule: '*/10 * * * *' };
 
 /** A worker on a pool of its own, as in a separate process; stopped after the file's tests. */
 async function worker(): Promise<Worker> {
   const pool = createPool(url, 4);
-  const started = await startWorker(pool, log, SETTINGS);
+  const started = await startWorker(pool, log, SETTINGS, { storage: ctxStorage, maxBytes: 1024, allow: AllowList.EMPTY, timeoutMs: 1_000 });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

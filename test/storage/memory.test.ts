@@ -4,6 +4,7 @@
  * test's allocations are counted; s3rver runs in a process of its own. The bound is generous
  * (a sanity bound, not a measurement: the figures are printed).
  */
+import type { LocalBlobStore } from '../../src/storage/local-store.js';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -92,7 +93,7 @@ async function check(name: string, store: BlobStore): Promise<void> {
 test('local driver: 100 MiB in through put and out through /media, memory flat', { timeout: 300_000 }, async () => {
   const ctx = await setup();
   const origin = await ctx.app.listen({ host: '127.0.0.1', port: 0 });
-  await check('local', reopenLocalStore(ctx.storage, ctx.keys, origin));
+  await check('local', reopenLocalStore(ctx.storage as LocalBlobStore, ctx.keys, origin));
 });
 
 test('S3 driver: 100 MiB in through put (multipart) and out through a presigned URL, memory flat', { timeout: 300_000 }, async () => {
