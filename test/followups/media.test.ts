@@ -133,6 +133,24 @@ describe('followup files', () => {
   });
 });
 
+describe('followup files: tenancy', () => {
+  test("an upload to another company's followup is a 403 and stores nothing; a forged id is a 404", async () => {
+    const owner = await ctx.tenant();
+    const intruder = await ctx.tenant();
+    const id = await followup(ctx, owner);
+    for (const kind of ['audio', 'pdf'] as const) {
+      const denied = await upload(ctx, intruder, id, kind, randomBytes(100));
+      assert.equal(denied.statusCode, 403);
+      assert.equal(body(denied).message, 'Access denied to this followup');
+      assert.equal((await upload(ctx, owner, ctx.ids.encode('debt', 1), kind, randomBytes(100))).statusCode, 404);
+    }
+    const data = body(await get(ctx, owner, id)).data;
+    assert.deepEqual([data.audio_url, data.pdf_url], [null, null]);
+    const history = body(await ctx.app.inject({ method: 'GET', url: `${API}/followups/${id}/history?limit=100`, headers: owner.auth })).data;
+    assert.equal(history.some((c: { field: string }) => c.field === 'audio' || c.field === 'pdf'), false);
+  });
+});
+
 securityCases(ctx, 'followup files', {
   kinds: {
     followup: {
