@@ -123,6 +123,25 @@ const getFollowupScenario: ScenarioDefinition = {
     (id) => findFollowup(f.companyId, id, f.pool)),
 };
 
+/**
+ * The same read of followups that have a stored recording: GET signs a fresh URL for each (the
+ * local driver's HMAC), the cost issue 9 put on the hot path. Other rows than the plain get's.
+ */
+const getRecordedFollowupScenario: ScenarioDefinition = {
+  name: 'get followup (with recording)',
+  prepare: async (f) => {
+    const { rows } = await f.pool.query<{ id: number }>(
+      `UPDATE followups SET audio_key = 'audio/' || substr(md5(id::text), 1, 22), audio_content_type = 'audio/mpeg', audio_size = 48000,
+              recording_state = 'stored'
+       WHERE id IN (SELECT id FROM followups WHERE company_id = $1 AND NOT (id = ANY($2::bigint[])) ORDER BY id DESC LIMIT $3)
+       RETURNING id`,
+      [f.companyId, f.followupIds, ROTATION],
+    );
+    return perRow('GET', 200, rows.map((r) => Number(r.id)), (id) => `/followups/${f.ids.encode('followup', id)}`, 'get-recorded-followup',
+      (id) => findFollowup(f.companyId, id, f.pool));
+  },
+};
+
 /** A call that ends: the summary differs on every request, so every update changes the row. */
 const UPDATE_BODY = { status: 'no_answer', summary: 'Call ended without an answer ([<id>])' } as const;
 
@@ -202,6 +221,7 @@ const deepCursorPageScenario: ScenarioDefinition = {
 export const SCENARIOS: ScenarioDefinition[] = [
   createFollowupScenario,
   getFollowupScenario,
+  getRecordedFollowupScenario,
   updateFollowupScenario,
   listFollowupsScenario,
   deepCursorPageScenario,
