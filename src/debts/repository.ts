@@ -157,11 +157,18 @@ export async function updateDebt(companyId: number, id: number, changes: DebtCha
   return rows[0];
 }
 
-/** Deletes the debt's followups, then the debt; returns how many followups went with it. */
-export async function deleteDebt(companyId: number, id: number, tx: Queryable): Promise<number> {
-  const followups = await tx.query('DELETE FROM followups WHERE company_id = $1 AND debt_id = $2', [companyId, id]);
+/**
+ * Deletes the debt's followups, then the debt; returns how many followups went with it and the
+ * keys of their stored files, to be removed from blob storage once this commits.
+ */
+export async function deleteDebt(companyId: number, id: number, tx: Queryable): Promise<{ followups: number; mediaKeys: string[] }> {
+  const followups = await tx.query<{ audio_key: string | null; pdf_key: string | null }>(
+    'DELETE FROM followups WHERE company_id = $1 AND debt_id = $2 RETURNING audio_key, pdf_key',
+    [companyId, id],
+  );
   await tx.query('DELETE FROM debts WHERE company_id = $1 AND id = $2', [companyId, id]);
-  return followups.rowCount ?? 0;
+  const mediaKeys = followups.rows.flatMap((row) => [row.audio_key, row.pdf_key]).filter((key): key is string => key !== null);
+  return { followups: followups.rowCount ?? 0, mediaKeys };
 }
 
 function where(companyId: number, filters: DebtFilters): Where {

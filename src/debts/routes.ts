@@ -23,7 +23,7 @@ import { createDebt, deleteDebt, updateDebt } from './service.js';
 const errorResponses = { 403: ErrorResponseSchema, 404: ErrorResponseSchema };
 
 
-export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens }) => {
+export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens, storage, log }) => {
   const read = authenticate(tokens, 'debts:read');
   const write = authenticate(tokens, 'debts:write');
   // An id that does not decrypt as a debt id is unknown, and costs no query.
@@ -120,7 +120,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
     },
   }, async (request) => {
     const id = debtId(request.params.id);
-    const { deletedFollowups } = owned(await deleteDebt(request.auth.companyId, id, pool), 'debt');
+    const { deletedFollowups } = owned(await deleteDebt(request.auth.companyId, id, pool, storage, log), 'debt');
     return ok('Debt deleted successfully', { id: request.params.id, deleted_followups: deletedFollowups });
   });
 };

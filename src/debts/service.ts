@@ -1,4 +1,5 @@
 import type { Lookup } from '../db/lookup.js';
+import type { BlobStore } from '../storage/blob-store.js';
 import { transaction, type Pool, type Queryable } from '../db/pool.js';
 import { parseDebtChanges, parseNewDebt, type SchemaChecked } from './rules.js';
 import { deleteDebt as deleteDebtRows, findDebt, insertDebt, lockDebt, updateDebt as updateDebtRow, type DebtRow } from './repository.js';
@@ -28,11 +29,25 @@ export async function updateDebt(companyId: number, id: number, input: SchemaChe
   });
 }
 
-/** Deletes the debt and its followups in one transaction. */
-export async function deleteDebt(companyId: number, id: number, pool: Pool): Promise<Lookup<{ deletedFollowups: number }>> {
-  return transaction(pool, async (tx) => {
+/**
+ * Deletes the debt and its followups in one transaction, then their files: a file no row points
+ * to any more (a failure to remove it leaves an orphan, logged, never a row without its file).
+ */
+export async function deleteDebt(
+  companyId: number,
+  id: number,
+  pool: Pool,
+  storage: Pick<BlobStore, 'delete'>,
+  log: { warn: (details: object, message: string) => void },
+): Promise<Lookup<{ deletedFollowups: number }>> {
+  const result = await transaction(pool, async (tx) => {
     const current = await lockDebt(companyId, id, 'delete', tx);
     if (!current || 'forbidden' in current) return current;
-    return { found: { deletedFollowups: await deleteDebtRows(companyId, id, tx) } };
+    return { found: await deleteDebtRows(companyId, id, tx) };
   });
+  if (!result || 'forbidden' in result) return result;
+  for (const key of result.found.mediaKeys) {
+    await storage.delete(key).catch((error: unknown) => log.warn({ err: error }, 'could not delete a media object of a deleted debt'));
+  }
+  return { found: { deletedFollowups: result.found.followups } };
 }

@@ -271,7 +271,16 @@ export async function markRecordingPending(companyId: number, id: number, db: Qu
   );
 }
 
-/** With audio_url cleared, a download in progress or failed is moot: the state follows the stored file. */
+/** The followup's audio_url before a change, its row locked until the transaction ends; undefined if not the company's. */
+export async function lockAudioUrl(companyId: number, id: number, tx: Queryable): Promise<{ audio_url: string | null } | undefined> {
+  const { rows } = await tx.query<{ audio_url: string | null }>(
+    'SELECT audio_url FROM followups WHERE id = $1 AND company_id = $2 FOR NO KEY UPDATE',
+    [id, companyId],
+  );
+  return rows[0];
+}
+
+/** With audio_url cleared or moved to one of our own links, a download in progress or failed is moot: the state follows the stored file. */
 export async function cancelRecordingIngest(companyId: number, id: number, db: Queryable): Promise<FollowupRow | undefined> {
   const { rows } = await db.query<FollowupRow>(
     `UPDATE followups SET recording_state = CASE WHEN audio_key IS NULL THEN NULL ELSE 'stored' END, recording_error = NULL

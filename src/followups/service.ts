@@ -8,7 +8,7 @@ import { debtOwnership } from '../debts/repository.js';
 import { pageInfo, type PageRequest } from '../http/pagination.js';
 import { encodeCursor, parseListQuery, type ListRequest } from './list-query.js';
 import { countFollowups, listFollowups } from './list-repository.js';
-import { cancelRecordingIngest, findFollowup, insertFollowup, listChanges, markRecordingPending, updateFollowup, WRITABLE_COLUMNS, type FollowupRow, type FollowupValues } from './repository.js';
+import { cancelRecordingIngest, findFollowup, insertFollowup, listChanges, lockAudioUrl, markRecordingPending, updateFollowup, WRITABLE_COLUMNS, type FollowupRow, type FollowupValues } from './repository.js';
 import type { CreateFollowupBody, ListFollowupsQuery, UpdateFollowupBody } from './schema.js';
 
 export interface Caller {
@@ -88,9 +88,16 @@ export async function changeFollowup(pool: Pool, caller: Caller, id: number, bod
     // A new audio_url is downloaded (a job, committed with the change); a cleared one ends any
     // download still waiting for the old one.
     return await transaction(pool, async (tx) => {
+      const before = await lockAudioUrl(caller.companyId, id, tx);
       const row = owned(await update(tx), 'followup');
-      if (ingestWanted(changes.audio_url, media)) return ingestIfRemote(caller.companyId, row, media, tx);
-      return changes.audio_url === null ? ((await cancelRecordingIngest(caller.companyId, id, tx)) ?? row) : row;
+      if (ingestWanted(changes.audio_url, media)) {
+        // The URL it already has (a client sending every field again): the recording stored or
+        // being downloaded from it stays as it is; only one that failed is tried again.
+        if (before?.audio_url === row.audio_url && (row.recording_state === 'stored' || row.recording_state === 'pending')) return row;
+        return ingestIfRemote(caller.companyId, row, media, tx);
+      }
+      // Cleared, or one of our own links (never downloaded): no job waits for it any more.
+      return (await cancelRecordingIngest(caller.companyId, id, tx)) ?? row;
     });
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'followups_debt_call_id_key') {
