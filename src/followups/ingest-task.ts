@@ -1,7 +1,7 @@
 import type { Task } from 'graphile-worker';
 import type { Queryable } from '../db/pool.js';
 import { OutboundError, outboundRequest, type AllowList } from '../net/outbound.js';
-import { TooLarge, type BlobStore } from '../storage/blob-store.js';
+import { isContentType, TooLarge, type BlobStore } from '../storage/blob-store.js';
 import { newObjectKey } from '../storage/object-key.js';
 import { finishIngest } from './repository.js';
 
@@ -81,9 +81,10 @@ async function settle(
   helpers.logger.info(`recording of followup ${id}: ${'stored' in outcome ? 'stored' : 'failed'}${result.applied ? '' : ' (moot: the followup changed)'}`);
 }
 
+/** The response's audio media type, or undefined for anything else (a malformed type included: no retry would fix it). */
 function audioType(header: string | undefined): string | undefined {
   const type = header?.split(';')[0]?.trim().toLowerCase();
-  return type && type.startsWith('audio/') && type.length > 'audio/'.length && type.length <= 100 ? type : undefined;
+  return type && type.startsWith('audio/') && type.length <= 100 && isContentType(type) ? type : undefined;
 }
 
 function failureOf(error: unknown, maxBytes: number): { permanent: boolean; message: string } {

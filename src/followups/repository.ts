@@ -304,16 +304,27 @@ export async function finishIngest(
 ): Promise<{ applied: boolean; replacedKey: string | null; companyId?: number }> {
   const { rows } = await db.query<{ company_id: number; replaced_key: string | null }>(
     `WITH old AS (
-       SELECT id, company_id, audio_key FROM followups WHERE id = $1 AND audio_url = $2 AND recording_state = 'pending' FOR NO KEY UPDATE
+       SELECT id, company_id, audio_key, audio_content_type, audio_size
+       FROM followups WHERE id = $1 AND audio_url = $2 AND recording_state = 'pending' FOR NO KEY UPDATE
+     ), upd AS (
+       UPDATE followups f
+       SET recording_state = CASE WHEN $3::text IS NULL THEN 'failed' ELSE 'stored' END,
+           recording_error = $6,
+           audio_key = COALESCE($3, f.audio_key),
+           audio_content_type = CASE WHEN $3::text IS NULL THEN f.audio_content_type ELSE $4 END,
+           audio_size = CASE WHEN $3::text IS NULL THEN f.audio_size ELSE $5 END
+       FROM old WHERE f.id = old.id
+       RETURNING f.id, f.company_id, CASE WHEN $3::text IS NULL THEN NULL ELSE old.audio_key END AS replaced_key
+     ), change AS (
+       -- A stored download is a change of the followup's recording, as an upload is (source system).
+       INSERT INTO followup_changes (company_id, followup_id, field, from_value, to_value, source)
+       SELECT upd.company_id, upd.id, 'audio',
+              CASE WHEN old.audio_key IS NULL THEN NULL ELSE jsonb_build_object('content_type', old.audio_content_type, 'size', old.audio_size) END,
+              jsonb_build_object('content_type', $4::text, 'size', $5::bigint), 'system'
+       FROM upd JOIN old USING (id)
+       WHERE $3::text IS NOT NULL
      )
-     UPDATE followups f
-     SET recording_state = CASE WHEN $3::text IS NULL THEN 'failed' ELSE 'stored' END,
-         recording_error = $6,
-         audio_key = COALESCE($3, f.audio_key),
-         audio_content_type = CASE WHEN $3::text IS NULL THEN f.audio_content_type ELSE $4 END,
-         audio_size = CASE WHEN $3::text IS NULL THEN f.audio_size ELSE $5 END
-     FROM old WHERE f.id = old.id
-     RETURNING f.company_id, CASE WHEN $3::text IS NULL THEN NULL ELSE old.audio_key END AS replaced_key`,
+     SELECT company_id, replaced_key FROM upd`,
     [
       id, url,
       'stored' in outcome ? outcome.stored.key : null,

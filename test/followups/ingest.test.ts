@@ -29,6 +29,9 @@ async function recordings(): Promise<{ server: Server; base: string }> {
     if (path === '/ok.mp3') {
       response.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': RECORDING.length });
       response.end(RECORDING);
+    } else if (path === '/odd-type') {
+      response.writeHead(200, { 'content-type': 'audio/"mpeg' });
+      response.end(RECORDING);
     } else if (path === '/text') {
       response.writeHead(200, { 'content-type': 'text/html' });
       response.end('<html></html>');
@@ -75,6 +78,11 @@ describe('recording ingest', () => {
     const id = await createWith(tenant, url);
     const state = await settled(tenant, id);
     assert.deepEqual(state, { state: 'stored', error: null, content_type: 'audio/mpeg', size: RECORDING.length });
+    const history = body(await ctx.app.inject({ method: 'GET', url: `${API}/followups/${id}/history?limit=100`, headers: tenant.auth })).data
+      .filter((change: { field: string }) => change.field === 'audio');
+    assert.deepEqual(history.map((c: { from: unknown; to: unknown; source: string }) => [c.from, c.to, c.source]), [
+      [null, { content_type: 'audio/mpeg', size: RECORDING.length }, 'system'],
+    ], 'the stored download is in the history');
     const data = body(await ctx.app.inject({ method: 'GET', url: `${API}/followups/${id}`, headers: tenant.auth })).data;
     assert.notEqual(data.audio_url, url);
     assert.ok(data.media_urls_expire_at);
@@ -97,6 +105,7 @@ describe('recording ingest', () => {
     const tenant = await ctx.tenant();
     const cases: [string, RegExp][] = [
       [`${base}/text`, /audio/],
+      [`${base}/odd-type`, /audio/],
       [`${base}/missing`, /404/],
       [`${base}/redirect`, /private, loopback or reserved/],
       // A name that resolves to loopback (127.0.0.1 or ::1), and the address itself: the server listens there too.
