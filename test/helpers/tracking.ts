@@ -26,6 +26,15 @@ export function trackingClient(ctx: TestContext) {
     },
     event: (auth: Auth, id: string, payload: unknown) => json('POST', `/followups/${id}/events`, auth, payload),
     events: (auth: Auth, id: string, query = '') => json('GET', `/followups/${id}/tracking-events?${query}`, auth),
+    /** A new company's email followup with this status, made through the API. */
+    async emailFollowup(status = 'sent') {
+      const tenant = await ctx.tenant();
+      const created = await ctx.app.inject({
+        method: 'POST', url: `${API}/followups`, headers: tenant.auth, payload: { debt_id: await tenant.debt(), type: 'email', status },
+      });
+      if (created.statusCode !== 201) throw new Error(`followup create failed: ${created.body}`);
+      return { tenant, id: body(created).data.id as string };
+    },
     /** Fetches a tracked URL as a mail client would; an empty `userAgent` sends none. */
     visit: (url: string, userAgent: string, method: 'GET' | 'HEAD' = 'GET') =>
       ctx.app.inject({ method, url: url.startsWith('/') ? url : path(url), headers: { 'user-agent': userAgent } }),

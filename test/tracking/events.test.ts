@@ -8,11 +8,7 @@ const ctx = await setup();
 const followups = followupClient(ctx);
 const api = trackingClient(ctx);
 
-async function emailFollowup(status = 'sent') {
-  const tenant = await ctx.tenant();
-  const followup = await followups.created(tenant.auth, { debt_id: await tenant.debt(), type: 'email', status });
-  return { tenant, id: followup.id as string };
-}
+const emailFollowup = api.emailFollowup;
 const statusHistory = async (auth: { authorization: string }, id: string) =>
   body(await followups.history(auth, id)).data.filter((c: any) => c.field === 'status').map((c: any) => [c.from, c.to, c.source]);
 

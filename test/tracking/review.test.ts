@@ -16,11 +16,7 @@ const ctx = await setup();
 const followups = followupClient(ctx);
 const api = trackingClient(ctx);
 
-async function emailFollowup(status = 'sent') {
-  const tenant = await ctx.tenant();
-  const followup = await followups.created(tenant.auth, { debt_id: await tenant.debt(), type: 'email', status });
-  return { tenant, id: followup.id as string };
-}
+const emailFollowup = api.emailFollowup;
 
 /** Waits until some session is blocked by `client`'s transaction, or `done()` (at most 5 s); whether one was blocked. */
 async function untilBlockedBy(client: pg.PoolClient, done: () => boolean = () => false): Promise<boolean> {
