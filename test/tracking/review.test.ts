@@ -125,6 +125,28 @@ describe('tracking and payments of one followup', () => {
   });
 });
 
+describe('a payment racing an update of its followup', () => {
+  test('both land: the update is applied, the payment counted and attributed, each in the history', async () => {
+    const { tenant, id } = await emailFollowup('sent');
+    const debtId = body(await followups.get(tenant.auth, id)).data.debt_id;
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2
+      ? ctx.app.inject({
+        method: 'POST', url: '/external-api/v1/payments', headers: { ...tenant.auth, 'content-type': 'application/json' },
+        payload: JSON.stringify({ debt_id: debtId, amount: '0.01', currency: 'EUR', followup_id: id, reference: `race-${i}` }),
+      })
+      : followups.update(tenant.auth, id, { summary: `update ${i}` }, 'PATCH'))));
+    assert.deepEqual(results.map((r) => r.statusCode).sort(), [...Array(10).fill(200), ...Array(10).fill(201)]);
+    const data = body(await followups.get(tenant.auth, id)).data;
+    assert.equal(data.triggered_payment, true);
+    assert.match(data.summary, /^update \d+$/);
+    const history = body(await followups.history(tenant.auth, id, 'limit=100')).data;
+    assert.equal(history.filter((c: { field: string }) => c.field === 'summary').length, 10, 'every update recorded');
+    assert.deepEqual(history.filter((c: { field: string }) => c.field === 'triggered_payment').map((c: { source: string }) => c.source), ['payment']);
+    const payments = body(await ctx.app.inject({ method: 'GET', url: `/external-api/v1/payments?debt_id=${debtId}&limit=100`, headers: tenant.auth })).data;
+    assert.equal(payments.length, 10);
+  });
+});
+
 describe('first open', () => {
   test('email_first_opened_at is the earliest open, whatever the order the opens are reported in', async () => {
     const { tenant, id } = await emailFollowup('sent');
