@@ -72,6 +72,8 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
         ({ size } = await storage.put(key, request.body, { contentType, maxBytes: media.maxBytes }));
       } catch (error) {
         if (error instanceof TooLarge) throw errors.payloadTooLarge(media.maxBytes);
+        // The client went away (or cut the body short): nothing was stored, and it is not our failure.
+        if (request.raw.aborted || request.raw.destroyed || !request.raw.complete) throw errors.uploadInterrupted();
         throw error;
       }
       if (size === 0) {

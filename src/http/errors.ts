@@ -46,6 +46,7 @@ export const errors = {
   /** An upload of a type the route does not take; `accepted` as in `audio/*`. */
   unsupportedUpload: (accepted: string) => new ApiError(415, `Unsupported Content-Type: send the file as ${accepted}`),
   emptyUpload: () => new ApiError(400, 'The request body must be the file, and it is empty'),
+  uploadInterrupted: () => new ApiError(400, 'The upload was interrupted before the whole file arrived'),
   /** Overload and database outages: the same request may succeed a little later. */
   serviceUnavailable: (reason: Unavailable) => new ApiError(503, UNAVAILABLE[reason].message, undefined, UNAVAILABLE[reason].retryAfter),
   tooManyConcurrentRequests: (limit: number) =>

@@ -4,7 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
+import type { LocalBlobStore } from '../../src/storage/local-store.js';
+import { waitFor } from '../helpers/processes.js';
 import { API, body, setup, type Tenant } from '../helpers/setup.js';
 import { securityCases } from '../helpers/security.js';
 
@@ -130,6 +134,32 @@ describe('followup files', () => {
     const data = body(await get(ctx, tenant, body(created).data.id)).data;
     assert.equal(data.audio_url, 'https://recordings.example.com/a.mp3');
     assert.equal('media_urls_expire_at' in data, false);
+  });
+});
+
+describe('followup files: an upload cut short', () => {
+  test('a client that goes away mid-upload leaves no file, no partial file and no change', async () => {
+    const tenant = await ctx.tenant();
+    const id = await followup(ctx, tenant);
+    const origin = new URL(await ctx.app.listen({ host: '127.0.0.1', port: 0 }));
+    const socket = connect(Number(origin.port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`PUT ${API}/followups/${id}/audio HTTP/1.1\r\nHost: x\r\nAuthorization: ${tenant.auth.authorization}\r\n`
+      + 'Content-Type: audio/mpeg\r\nContent-Length: 100000\r\n\r\n');
+    socket.write(randomBytes(20_000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    const dir = (ctx.storage as LocalBlobStore).dir;
+    const files = async () => (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    await waitFor('the cut upload to be cleaned up', async () => ((await files()).some((name) => name.startsWith('.')) ? undefined : true), 10_000);
+    const data = body(await get(ctx, tenant, id)).data;
+    assert.equal(data.audio_url, null);
+    const history = body(await ctx.app.inject({ method: 'GET', url: `${API}/followups/${id}/history?limit=100`, headers: tenant.auth })).data;
+    assert.equal(history.some((c: { field: string }) => c.field === 'audio'), false);
+    const before = new Set(await files());
+    // Still serving, and the next upload of the same followup works.
+    assert.equal((await upload(ctx, tenant, id, 'audio', randomBytes(100))).statusCode, 200);
+    assert.equal((await files()).filter((name) => !before.has(name)).length, 1, 'one new file: the second upload');
   });
 });
 
