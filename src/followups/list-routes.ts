@@ -14,15 +14,13 @@ import {
   HistoryResponse,
   ListFollowupsQuery,
 } from './schema.js';
-import { mediaUrls } from './media.js';
-import { toChange, toFollowup } from './serialize.js';
+import { followupPresenter } from './media.js';
+import { toChange } from './serialize.js';
 
-export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens, storage, media }) => {
-  const listResponse = async ({ rows, pagination }: FollowupPage) => ({
-    error: false as const,
-    data: await Promise.all(rows.map(async (row) => toFollowup(row, ids, await mediaUrls(row, storage, media.urlTtlSeconds)))),
-    pagination,
-  });
+export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
+  const { pool, ids, tokens } = context;
+  const present = followupPresenter(context);
+  const listResponse = async ({ rows, pagination }: FollowupPage) => ({ error: false as const, data: await Promise.all(rows.map(present)), pagination });
   const read = authenticate(tokens, 'followups:read');
 
   app.get('/followups', {

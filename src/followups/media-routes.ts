@@ -10,11 +10,10 @@ import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { named } from '../http/openapi-schema.js';
 import { TooLarge } from '../storage/blob-store.js';
 import { newObjectKey } from '../storage/object-key.js';
-import { mediaUrls } from './media.js';
+import { followupPresenter } from './media.js';
 import { findFollowup, setMedia, type MediaKind } from './repository.js';
 import { callerOf, errorResponses } from './routes.js';
 import { FollowupParams, FollowupResponse } from './schema.js';
-import { toFollowup } from './serialize.js';
 
 /** What each kind of file accepts. */
 const ACCEPTS: Record<MediaKind, { label: string; accepts: (type: string) => boolean }> = {
@@ -36,6 +35,7 @@ const Recording = named('Recording', Type.Object({
  */
 export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
   const { pool, ids, tokens, storage, media } = context;
+  const present = followupPresenter(context);
   // Any content type reaches the handler as the raw stream; the handler says which it takes (415).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -91,7 +91,7 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
         throw errors.notFound('followup');
       }
       if (result.replacedKey) await removeQuietly(result.replacedKey);
-      return ok('File stored successfully', toFollowup(result.row, ids, await mediaUrls(result.row, storage, media.urlTtlSeconds)));
+      return ok('File stored successfully', await present(result.row));
     });
 
     app.delete(`/followups/:id/${kind}`, {
@@ -109,7 +109,7 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
       const result = await setMedia(request.auth.companyId, id, kind, null, callerOf(request).source, pool);
       if (!result) throw errors.notFound('followup');
       if (result.replacedKey) await removeQuietly(result.replacedKey);
-      return ok('File deleted successfully', toFollowup(result.row, ids, await mediaUrls(result.row, storage, media.urlTtlSeconds)));
+      return ok('File deleted successfully', await present(result.row));
     });
   }
 

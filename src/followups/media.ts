@@ -1,6 +1,9 @@
 import type { BlobStore } from '../storage/blob-store.js';
 import { formatTimestamp } from '../time/timestamp.js';
+import type { AppContext } from '../app-context.js';
 import type { FollowupRow, MediaKind } from './repository.js';
+import type { Followup } from './schema.js';
+import { toFollowup } from './serialize.js';
 
 /** What a read shows of a followup's files: fresh pre-signed URLs, or the URLs as given. */
 export interface MediaUrls {
@@ -17,7 +20,8 @@ const EXTENSIONS: Record<string, string> = {
 
 /** A download name that says what the file is without revealing any id. */
 function filename(kind: MediaKind, contentType: string | null): string {
-  return `${kind === 'audio' ? 'recording' : 'document'}.${EXTENSIONS[contentType ?? ''] ?? 'bin'}`;
+  const extension = contentType !== null && Object.hasOwn(EXTENSIONS, contentType) ? EXTENSIONS[contentType] : 'bin';
+  return `${kind === 'audio' ? 'recording' : 'document'}.${extension}`;
 }
 
 /**
@@ -26,8 +30,7 @@ function filename(kind: MediaKind, contentType: string | null): string {
  */
 export async function mediaUrls(row: FollowupRow, storage: BlobStore, ttlSeconds: number): Promise<MediaUrls> {
   const sign = async (kind: MediaKind) => {
-    // A recording being downloaded, or whose download failed, shows the URL given until it is stored.
-    const key = kind === 'audio' ? (row.recording_state === 'stored' ? row.audio_key : null) : row.pdf_key;
+    const key = storedKey(row, kind);
     if (!key) return undefined;
     const contentType = kind === 'audio' ? row.audio_content_type : row.pdf_content_type;
     return storage.signedUrl(key, { expiresInSeconds: ttlSeconds, contentType: contentType ?? undefined, filename: filename(kind, contentType) });
@@ -39,4 +42,19 @@ export async function mediaUrls(row: FollowupRow, storage: BlobStore, ttlSeconds
     pdf_url: pdf?.url ?? row.pdf_url,
     ...(expiresAt && { media_urls_expire_at: formatTimestamp(expiresAt) }),
   };
+}
+
+/** The key of the row's stored file of that kind, if it is to be shown. */
+function storedKey(row: FollowupRow, kind: MediaKind): string | null {
+  // A recording being downloaded, or whose download failed, shows the URL given until it is stored.
+  return kind === 'audio' ? (row.recording_state === 'stored' ? row.audio_key : null) : row.pdf_key;
+}
+
+/**
+ * The one way a route shows a followup: its API object, with fresh signed URLs for its stored
+ * files. A row without any (most of them) is serialized as it is, with no signing.
+ */
+export function followupPresenter({ ids, storage, media }: Pick<AppContext, 'ids' | 'storage' | 'media'>) {
+  return async (row: FollowupRow): Promise<Followup> =>
+    storedKey(row, 'audio') || storedKey(row, 'pdf') ? toFollowup(row, ids, await mediaUrls(row, storage, media.urlTtlSeconds)) : toFollowup(row, ids);
 }

@@ -6,8 +6,8 @@ import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { withResponseHeaders } from '../http/openapi-schema.js';
 import { replyOnce } from '../idempotency/reply.js';
-import { mediaUrls } from './media.js';
-import { findFollowup, type FollowupRow } from './repository.js';
+import { followupPresenter } from './media.js';
+import { findFollowup } from './repository.js';
 import {
   CreatedFollowupResponse,
   CreateFollowupBody,
@@ -18,7 +18,7 @@ import {
   UpdatedFollowupResponse,
   UpdateFollowupBody,
 } from './schema.js';
-import { toCreatedFollowup, toFollowup } from './serialize.js';
+import { toCreatedFollowup } from './serialize.js';
 import { changeFollowup, createFollowup, type Caller } from './service.js';
 
 /**
@@ -34,8 +34,9 @@ export function callerOf(request: FastifyRequest): Caller {
   return { companyId: request.auth.companyId, source: `api:${request.auth.clientId}` };
 }
 
-export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens, storage, media }) => {
-  const present = async (row: FollowupRow) => toFollowup(row, ids, await mediaUrls(row, storage, media.urlTtlSeconds));
+export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
+  const { pool, ids, tokens, media } = context;
+  const present = followupPresenter(context);
   app.post('/followups', {
     onRequest: authenticate(tokens, 'followups:write'),
     schema: {

@@ -1,3 +1,4 @@
+import type { MediaContext } from '../app-context.js';
 import { atomically, retryTransient, transaction, type Pool, type Queryable } from '../db/pool.js';
 import { enqueue } from '../jobs/queue.js';
 import { INGEST_ATTEMPTS, INGEST_TASK } from './ingest-task.js';
@@ -29,7 +30,7 @@ export async function createFollowup(
   ids: IdCodec,
   caller: Caller,
   body: CreateFollowupBody,
-  media: MediaSettings,
+  media: OwnMedia,
 ): Promise<CreateOutcome> {
   const debtId = ids.decode('debt', body.debt_id);
   const debtNotFound = () => errors.validation({ debt_id: 'Debt not found: debt_id must be the ID of a debt of your company' });
@@ -51,19 +52,16 @@ export async function createFollowup(
   return ingestWanted(body.audio_url, media) ? atomically(db, insert) : insert(db);
 }
 
-/** What the followup routes need to know of media storage. */
-export interface MediaSettings {
-  /** URLs of files Relance serves itself start with this (never downloaded into storage again). */
-  ownUrlPrefix: string | undefined;
-}
+/** What writes need to know of media: which URLs are Relance's own (never downloaded again). */
+type OwnMedia = Pick<MediaContext, 'ownUrlPrefix'>;
 
 /** An http(s) URL that is not one of Relance's own: its recording is downloaded into storage. */
-function ingestWanted(url: string | null | undefined, media: MediaSettings): url is string {
+function ingestWanted(url: string | null | undefined, media: OwnMedia): url is string {
   if (!url || !/^https?:\/\//i.test(url)) return false;
   return !(media.ownUrlPrefix && url.startsWith(media.ownUrlPrefix));
 }
 
-async function ingestIfRemote(companyId: number, row: FollowupRow, media: MediaSettings, tx: Queryable): Promise<FollowupRow> {
+async function ingestIfRemote(companyId: number, row: FollowupRow, media: OwnMedia, tx: Queryable): Promise<FollowupRow> {
   if (!ingestWanted(row.audio_url, media)) return row;
   await markRecordingPending(companyId, row.id, tx);
   // One download per followup at a time: a newer URL replaces a pending job for an older one.
@@ -72,7 +70,7 @@ async function ingestIfRemote(companyId: number, row: FollowupRow, media: MediaS
 }
 
 /** Applies the fields sent; 403/404 as for a read; 409 when call_id is taken on the debt. */
-export async function changeFollowup(pool: Pool, caller: Caller, id: number, body: UpdateFollowupBody, media: MediaSettings): Promise<FollowupRow> {
+export async function changeFollowup(pool: Pool, caller: Caller, id: number, body: UpdateFollowupBody, media: OwnMedia): Promise<FollowupRow> {
   const changes: Partial<FollowupValues> = {};
   for (const column of WRITABLE_COLUMNS) {
     if (!(column in body)) continue;
