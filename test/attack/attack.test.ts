@@ -8,6 +8,9 @@ import { readdir } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import type { LocalBlobStore } from '../../src/storage/local-store.js';
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { defaultHttpLimits } from '../../src/config.js';
 import { API, body, setup, type Tenant } from '../helpers/setup.js';
 import { HUMAN_UA, trackingClient } from '../helpers/tracking.js';
 import { paymentClient } from '../helpers/payments.js';
@@ -273,5 +276,199 @@ describe('tokens and links', () => {
     const tenant = await ctx.tenant();
     const answer = await raw(`GET ${API}/followups HTTP/1.1\r\nHost: x\r\nAuthorization: ${tenant.auth.authorization}\r\nX-Big: ${'a'.repeat(100_000)}\r\nConnection: close\r\n\r\n`);
     assert.match(answer, /^HTTP\/1.1 431/, answer.slice(0, 100));
+  });
+});
+
+describe('after the fact', () => {
+  test('links of a deleted debt: the old media link is a 404, the pixel counts nothing, a click is a 404', async () => {
+    const tenant = await ctx.tenant();
+    const debt = await tenant.debt();
+    const created = await ctx.app.inject({ method: 'POST', url: `${API}/followups`, headers: tenant.auth, payload: { debt_id: debt, type: 'email', status: 'sent' } });
+    const id = body(created).data.id;
+    assert.equal((await upload(tenant, id, randomBytes(100))).statusCode, 200);
+    const media = new URL(body(await get(tenant, id)).data.audio_url);
+    const pixel = await tracking.pixelUrl(tenant.auth, id);
+    const click = await tracking.linkUrl(tenant.auth, id, 'https://pay.example.com/x');
+    assert.equal((await ctx.app.inject({ method: 'DELETE', url: `${API}/debts/${debt}`, headers: tenant.auth })).statusCode, 200);
+    const m = await ctx.app.inject({ method: 'GET', url: media.pathname + media.search });
+    assert.equal(m.statusCode, 404, m.body);
+    const o = await tracking.visit(pixel, HUMAN_UA);
+    assert.equal(o.statusCode, 200, o.body);
+    const c = await tracking.visit(click, HUMAN_UA);
+    assert.equal(c.statusCode, 404, c.body);
+  });
+
+  test('a replaced file: the old link is a 404', async () => {
+    const tenant = await ctx.tenant();
+    const id = await tenant.followup(await tenant.debt());
+    assert.equal((await upload(tenant, id, randomBytes(100))).statusCode, 200);
+    const old = new URL(body(await get(tenant, id)).data.audio_url);
+    assert.equal((await upload(tenant, id, randomBytes(50))).statusCode, 200);
+    assert.equal((await ctx.app.inject({ method: 'GET', url: old.pathname + old.search })).statusCode, 404);
+    assert.equal((await ctx.app.inject({ method: 'HEAD', url: old.pathname + old.search })).statusCode, 404);
+  });
+
+  test('pages far away and odd limits are not 500s', async () => {
+    const { tenant, id } = await tracking.emailFollowup();
+    for (const q of ['page=0', 'page=-1', 'page=99999999999999999999', 'page=1e400', 'limit=0', 'limit=100000', 'limit=abc', 'page=2147483648', 'page=9007199254740993&limit=100', 'page[]=1', 'page=1&page=2']) {
+      const e = await tracking.events(tenant.auth, id, q);
+      assert.ok(e.statusCode < 500, `events ${q}: ${e.statusCode} ${e.body}`);
+      const p = await payments.list(tenant.auth, q);
+      assert.ok(p.statusCode < 500, `payments ${q}: ${p.statusCode} ${p.body}`);
+    }
+  });
+
+  test('a HEAD on a click link redirects but counts nothing', async () => {
+    const { tenant, id } = await tracking.emailFollowup();
+    const click = await tracking.linkUrl(tenant.auth, id, 'https://pay.example.com/x');
+    const h = await tracking.visit(click, HUMAN_UA, 'HEAD');
+    assert.ok(h.statusCode === 302, `${h.statusCode}`);
+    assert.equal(body(await get(tenant, id)).data.email_click_count, 0);
+  });
+
+  test('odd tracking-link destinations', async () => {
+    const { tenant, id } = await tracking.emailFollowup();
+    for (const url of ['javascript:alert(1)', 'https://user:pass@evil.com/', 'http://[::1]/', 'https://exa mple.com/', 'https://example.com/\r\nSet-Cookie: a=b', 'https://例え.jp/パス?q=ü#frag', `https://e.com/${'%'.repeat(2000)}`]) {
+      const r = await tracking.link(tenant.auth, id, { url });
+      assert.ok(r.statusCode < 500, `${url}: ${r.statusCode} ${r.body}`);
+      if (r.statusCode === 201) {
+        const v = await tracking.visit(body(r).data.url, HUMAN_UA);
+        assert.equal(v.statusCode, 302, `${url}: ${v.statusCode} ${v.body}`);
+        assert.doesNotMatch(String(v.headers.location), /[\r\n]/);
+      }
+    }
+  });
+});
+
+describe('held and aborted uploads', () => {
+  test("uploads aborted mid-way give back their client's concurrency slots", async () => {
+    const tenant = await ctx.tenant();
+    const id = await tenant.followup(await tenant.debt());
+    origin ??= new URL(await ctx.app.listen({ host: '127.0.0.1', port: 0 }));
+    const sockets: Socket[] = [];
+    for (let i = 0; i < 60; i++) {
+      const socket = connect(Number(origin.port), '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(head(tenant, id, 'Content-Length: 50000\r\n'));
+      socket.write(randomBytes(1000));
+      sockets.push(socket);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Held: this client is at its limit, another is served.
+    const other = await ctx.tenant();
+    assert.equal((await ctx.app.inject({ method: 'GET', url: `${API}/followups`, headers: other.auth })).statusCode, 200);
+    assert.equal((await ctx.app.inject({ method: 'GET', url: `${API}/followups`, headers: tenant.auth })).statusCode, 429);
+    for (const socket of sockets) socket.destroy();
+    let code = 0;
+    for (let i = 0; i < 50 && code !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      code = (await ctx.app.inject({ method: 'GET', url: `${API}/followups`, headers: tenant.auth })).statusCode;
+    }
+    assert.equal(code, 200, 'the slots came back');
+    const hist = await history(tenant, id);
+    assert.equal(hist.some((c) => c.field === 'audio'), false);
+  });
+});
+
+describe('README claims on /media', () => {
+  test('a path not exactly a key is a 400, an unsigned link a 403, a range past the end a 416 with Content-Range', async () => {
+    const tenant = await ctx.tenant();
+    const id = await tenant.followup(await tenant.debt());
+    assert.equal((await upload(tenant, id, randomBytes(1000))).statusCode, 200);
+    const url = new URL(body(await get(tenant, id)).data.audio_url);
+    for (const path of [`${url.pathname}/${url.search}`, `${url.pathname.replace('/audio/', '/audio%2F')}${url.search}`]) {
+      const r = await ctx.app.inject({ method: 'GET', url: path });
+      assert.equal(r.statusCode, 400, `${path}: ${r.statusCode} ${r.body}`);
+    }
+    assert.equal((await ctx.app.inject({ method: 'GET', url: url.pathname })).statusCode, 403);
+    // Sent as is over a socket (inject would resolve the dots itself).
+    for (const path of [`/media/audio/..${url.search}`, `/media/audio/../pdf${url.pathname.slice(12)}${url.search}`]) {
+      const answer = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1.1 400/, `${path}: ${answer.slice(0, 300)}`);
+    }
+    for (const method of ['GET', 'HEAD'] as const) {
+      const r = await ctx.app.inject({ method, url: url.pathname + url.search, headers: { range: 'bytes=1000-' } });
+      assert.equal(r.statusCode, 416, `${method}`);
+      assert.equal(r.headers['content-range'], 'bytes */1000');
+    }
+    const ok = await ctx.app.inject({ method: 'GET', url: url.pathname + url.search });
+    assert.match(String(ok.headers['cache-control']), /^private, max-age=(3599|3600)$/);
+    assert.equal(ok.headers['x-content-type-options'], 'nosniff');
+  });
+
+  test('the pixel is a 43-byte GIF with no-store, for any token', async () => {
+    for (const token of ['nope', 'A'.repeat(43)]) {
+      const r = await ctx.app.inject({ method: 'GET', url: `/t/o/${token}`, headers: { 'user-agent': HUMAN_UA } });
+      assert.equal(r.statusCode, 200);
+      assert.equal(r.rawPayload.length, 43);
+      assert.equal(r.headers['content-type'], 'image/gif');
+      assert.equal(r.headers['cache-control'], 'no-store, no-cache, must-revalidate, private');
+    }
+  });
+
+  test('one provider_event_id in two companies: each counted in its own', async () => {
+    const a = await tracking.emailFollowup();
+    const b = await tracking.emailFollowup();
+    const ea = await tracking.event(a.tenant.auth, a.id, { type: 'opened', provider_event_id: 'same', user_agent: HUMAN_UA });
+    const eb = await tracking.event(b.tenant.auth, b.id, { type: 'opened', provider_event_id: 'same', user_agent: HUMAN_UA });
+    assert.equal(ea.statusCode, 201);
+    assert.equal(eb.statusCode, 201, eb.body);
+    assert.notEqual(body(ea).data.id, body(eb).data.id);
+    assert.equal(body(await get(b.tenant, b.id)).data.email_open_count, 1);
+  });
+});
+
+describe('status races of tracking', () => {
+  test('concurrent opens and a late delivered: read once in the history, and read it stays', async () => {
+    const { tenant, id } = await tracking.emailFollowup('sent');
+    const pixel = await tracking.pixelUrl(tenant.auth, id);
+    await Promise.all([
+      ...Array.from({ length: 30 }, () => tracking.visit(pixel, HUMAN_UA)),
+      ...Array.from({ length: 5 }, (_, i) => tracking.event(tenant.auth, id, { type: 'delivered', provider_event_id: `d${i}` })),
+      ...Array.from({ length: 5 }, (_, i) => tracking.event(tenant.auth, id, { type: 'bounced', provider_event_id: `b${i}` })),
+    ]);
+    const data = body(await get(tenant, id)).data;
+    assert.equal(data.email_open_count, 30);
+    const statuses = (await history(tenant, id)).filter((c) => c.field === 'status') as unknown as { from_value?: unknown; to_value?: unknown; from?: unknown; to?: unknown }[];
+    const toRead = statuses.filter((c) => (c.to ?? c.to_value) === 'read');
+    assert.equal(toRead.length, 1, JSON.stringify(statuses));
+    // Bounces after the first open leave it read; bounces before it made it failed, which no open undoes.
+    assert.ok(['read', 'failed'].includes(data.status), data.status);
+    if (data.status === 'failed') assert.equal((statuses.at(-1)!.to ?? statuses.at(-1)!.to_value), 'failed');
+  });
+});
+
+describe('a trickled upload', () => {
+  test('an upload trickled past the request timeout is cut with a 408 and stores nothing', async () => {
+    const app = await buildApp({
+      pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), storage: ctx.storage,
+      media: { maxBytes: MAX, urlTtlSeconds: 3600 }, http: { ...defaultHttpLimits(), requestTimeoutMs: 1000, headersTimeoutMs: 500 },
+    });
+    try {
+      const address = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+      const tenant = await ctx.tenant();
+      const id = await tenant.followup(await tenant.debt());
+      const before = await files();
+      const socket = connect(Number(address.port), '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      let answer = '';
+      socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write(head(tenant, id, 'Content-Length: 1000\r\n'));
+      const started = Date.now();
+      const timer = setInterval(() => { if (!socket.destroyed) socket.write('x'); }, 100);
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      clearInterval(timer);
+      socket.destroy();
+      assert.ok(Date.now() - started < 4500, 'cut within the timeout');
+      assert.match(answer, /^HTTP\/1.1 408/, answer.slice(0, 200));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual((await files()).filter((f) => !before.includes(f)), []);
+      assert.equal(body(await get(tenant, id)).data.audio_url, null);
+    } finally {
+      await app.close();
+    }
   });
 });
