@@ -472,3 +472,20 @@ describe('a trickled upload', () => {
     }
   });
 });
+
+describe('uploads and deletes racing', () => {
+  test('PUT and DELETE of one pdf racing: what the followup shows is what storage holds', async () => {
+    const tenant = await ctx.tenant();
+    const id = await tenant.followup(await tenant.debt());
+    const before = await files();
+    const put = () => ctx.app.inject({ method: 'PUT', url: `${API}/followups/${id}/pdf`, headers: { ...tenant.auth, 'content-type': 'application/pdf' }, payload: randomBytes(5000) });
+    const del = () => ctx.app.inject({ method: 'DELETE', url: `${API}/followups/${id}/pdf`, headers: tenant.auth });
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? del() : put())));
+    assert.ok(answers.every((a) => a.statusCode === 200), answers.map((a) => a.statusCode).join(','));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const left = (await files()).filter((f) => !before.includes(f));
+    const pdf = body(await get(tenant, id)).data.pdf_url;
+    assert.equal(left.length, pdf === null ? 0 : 1, `${pdf} ${left.join(',')}`);
+    if (pdf) assert.equal((await ctx.app.inject({ method: 'GET', url: new URL(pdf).pathname + new URL(pdf).search })).statusCode, 200);
+  });
+});
