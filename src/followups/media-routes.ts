@@ -8,7 +8,7 @@ import { authenticate } from '../http/authenticate.js';
 import { Envelope, Nullable, ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { named } from '../http/openapi-schema.js';
-import { TooLarge } from '../storage/blob-store.js';
+import { isContentType, TooLarge } from '../storage/blob-store.js';
 import { newObjectKey } from '../storage/object-key.js';
 import { followupPresenter } from './media.js';
 import { findFollowup, setMedia, type MediaKind } from './repository.js';
@@ -148,6 +148,8 @@ function uploadType(request: FastifyRequest, kind: MediaKind): string {
   } catch {
     type = undefined;
   }
-  if (!type || !ACCEPTS[kind].accepts(type)) throw errors.unsupportedUpload(ACCEPTS[kind].label);
+  // A type storage cannot keep beside the file (longer than 255 characters) is refused here,
+  // before the body is read, not by the store once the upload has started.
+  if (!type || !isContentType(type) || !ACCEPTS[kind].accepts(type)) throw errors.unsupportedUpload(ACCEPTS[kind].label);
   return type;
 }
