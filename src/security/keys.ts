@@ -16,6 +16,8 @@ export interface Keys {
   tracking: Buffer;
   /** HMAC key that signs local media URLs (`/media/<key>?expires=…&signature=…`). */
   media: Buffer;
+  /** AES-256-GCM key that seals webhook signing secrets at rest. */
+  webhooks: Buffer;
   /**
    * Names the master key without revealing it or any other derived key: stored in the database,
    * so that a start with another key is refused (src/runtime.ts).
@@ -28,7 +30,7 @@ export function deriveKeys(master: Buffer): Keys {
     Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `relance:${info}`, length));
   return {
     ids: derive('ids', 16), tokens: derive('tokens', 32), secrets: derive('secrets', 32), tracking: derive('tracking', 32),
-    media: derive('media', 32), fingerprint: derive('fingerprint', 32),
+    media: derive('media', 32), webhooks: derive('webhooks', 32), fingerprint: derive('fingerprint', 32),
   };
 }
 
