@@ -69,8 +69,8 @@ export type FollowupChanges = Partial<FollowupValues> & { triggered_payment?: bo
 export const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['call_date', 'scheduled_at']);
 
 
-// The history rows of a create or update are written by the same statement as the change:
-// one round trip, and no change without its history.
+// The history rows and webhook events of a create or update are written by the same statement
+// as the change: one round trip, and no change without its history and its events.
 const INSERT_SQL = `
   WITH ins AS (
     INSERT INTO followups (company_id, debt_id, ${WRITABLE_COLUMNS.join(', ')})
@@ -85,8 +85,11 @@ const INSERT_SQL = `
     FROM ins CROSS JOIN unnest($${WRITABLE_COLUMNS.length + 4}::text[]) WITH ORDINALITY AS k(field, n)
     WHERE to_jsonb(ins) -> k.field <> 'null'::jsonb
     ORDER BY k.n
+  ), events AS (
+    SELECT relance_emit(ins.company_id, followup_event_types(true, NULL, ins.status), 'followup', ins.id, to_jsonb(ins), NULL)
+    FROM ins
   )
-  SELECT * FROM ins`;
+  SELECT ins.* FROM ins, events`;
 
 const INSERT_ATTEMPTS = 3;
 
@@ -171,8 +174,12 @@ export async function updateFollowup(
       FROM old JOIN upd USING (id) CROSS JOIN unnest($4::text[]) WITH ORDINALITY AS k(field, n)
       WHERE (to_jsonb(old) -> k.field) IS DISTINCT FROM (to_jsonb(upd) -> k.field)
       ORDER BY k.n
+      RETURNING field, from_value, to_value
+    ), events AS (
+      SELECT relance_emit(upd.company_id, followup_event_types(false, c.changes, upd.status), 'followup', upd.id, to_jsonb(upd), c.changes)
+      FROM upd, (SELECT jsonb_object_agg(field, jsonb_build_object('from', from_value, 'to', to_value)) AS changes FROM changes) c
     )
-    SELECT * FROM upd`;
+    SELECT upd.* FROM upd, events`;
   const { rows } = await db.query<FollowupRow>(sql, params);
   if (rows[0]) return { found: rows[0] };
   return ownerOf(companyId, id, db);
@@ -253,8 +260,17 @@ export async function setMedia(
               $6
        FROM upd JOIN old USING (id)
        WHERE old.key IS NOT NULL OR $3::text IS NOT NULL
+       RETURNING field, from_value, to_value
+     ), events AS (
+       -- A stored recording is ready to be fetched: followup.recording_ready with the update.
+       SELECT relance_emit(
+         upd.company_id,
+         CASE WHEN c.field IS NULL THEN '{}'::text[] WHEN c.field = 'audio' AND $3::text IS NOT NULL THEN ARRAY['followup.updated', 'followup.recording_ready'] ELSE ARRAY['followup.updated'] END,
+         'followup', upd.id, to_jsonb(upd) - 'replaced_key',
+         CASE WHEN c.field IS NULL THEN NULL ELSE jsonb_build_object(c.field, jsonb_build_object('from', c.from_value, 'to', c.to_value)) END)
+       FROM upd LEFT JOIN change c ON true
      )
-     SELECT * FROM upd`,
+     SELECT upd.* FROM upd, events`,
     [id, companyId, media?.key ?? null, media?.contentType ?? null, media?.size ?? null, source],
   );
   const row = rows[0];
@@ -314,7 +330,7 @@ export async function finishIngest(
            audio_content_type = CASE WHEN $3::text IS NULL THEN f.audio_content_type ELSE $4 END,
            audio_size = CASE WHEN $3::text IS NULL THEN f.audio_size ELSE $5 END
        FROM old WHERE f.id = old.id
-       RETURNING f.id, f.company_id, CASE WHEN $3::text IS NULL THEN NULL ELSE old.audio_key END AS replaced_key
+       RETURNING f.id, f.company_id, CASE WHEN $3::text IS NULL THEN NULL ELSE old.audio_key END AS replaced_key, to_jsonb(f) AS snapshot
      ), change AS (
        -- A stored download is a change of the followup's recording, as an upload is (source system).
        INSERT INTO followup_changes (company_id, followup_id, field, from_value, to_value, source)
@@ -323,8 +339,14 @@ export async function finishIngest(
               jsonb_build_object('content_type', $4::text, 'size', $5::bigint), 'system'
        FROM upd JOIN old USING (id)
        WHERE $3::text IS NOT NULL
+       RETURNING field, from_value, to_value
+     ), events AS (
+       SELECT relance_emit(
+         upd.company_id, ARRAY['followup.updated', 'followup.recording_ready'], 'followup', upd.id, upd.snapshot,
+         jsonb_build_object(c.field, jsonb_build_object('from', c.from_value, 'to', c.to_value)))
+       FROM upd JOIN change c ON true
      )
-     SELECT company_id, replaced_key FROM upd`,
+     SELECT company_id, replaced_key FROM upd LEFT JOIN events ON true`,
     [
       id, url,
       'stored' in outcome ? outcome.stored.key : null,

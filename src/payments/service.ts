@@ -1,5 +1,7 @@
 import { transaction, type Pool, type Queryable } from '../db/pool.js';
-import { debtOwnership, lockDebt, updateDebt, type StoredDebt } from '../debts/repository.js';
+import { debtOwnership, lockDebt, type StoredDebt } from '../debts/repository.js';
+import { changeDebt } from '../debts/service.js';
+import { emitEvents } from '../webhooks/outbox.js';
 import { findFollowup, updateFollowup } from '../followups/repository.js';
 import type { ErrorDetails } from '../http/errors.js';
 import { errors, owned } from '../http/errors.js';
@@ -40,9 +42,10 @@ export function createPayment(pool: Pool, ids: IdCodec, attributionDays: number,
     const row = await insertPayment(companyId, debt.id, { amount, currency: debt.currency, paidAt, reference, followupId: attributed ?? null }, tx);
     // Under the debt's lock a reference cannot be taken meanwhile; the index still has the last word.
     if (!row) return { existing: (await findPaymentByReference(companyId, debt.id, reference!, tx))! };
+    await emitEvents(tx, companyId, ['payment.received'], { type: 'payment', id: row.id }, row);
     if (attributed !== undefined) await updateFollowup(companyId, attributed, { triggered_payment: true }, SOURCE, tx);
     if (debt.status !== 'status.default.paid' && (await paymentsCoverDebt(companyId, debt.id, tx))) {
-      await updateDebt(companyId, debt.id, { status: 'status.default.paid' }, tx);
+      await changeDebt(companyId, debt, { status: 'status.default.paid' }, tx);
     }
     return { created: row };
   });

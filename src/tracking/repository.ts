@@ -95,7 +95,8 @@ export async function findProviderEvent(companyId: number, providerEventId: stri
  * all count) and returns the count and status after it: a count of 1 is the first human open.
  * email_first_opened_at is the earliest open known, whatever the order they are reported in (a
  * provider's event may arrive after a later open of the pixel). The counters are not written to
- * the history: they are not changes anyone made.
+ * the history: they are not changes anyone made. Each counted open is a `followup.email_opened`
+ * event (and each click below a `followup.email_clicked`), written by the same statement.
  */
 export async function countOpen(
   companyId: number,
@@ -104,11 +105,16 @@ export async function countOpen(
   db: Queryable,
 ): Promise<{ email_open_count: number; status: FollowupStatus } | undefined> {
   const { rows } = await db.query<{ email_open_count: number; status: FollowupStatus }>(
-    `UPDATE followups
-     SET email_open_count = email_open_count + 1, email_opened = true,
-         email_first_opened_at = LEAST(email_first_opened_at, COALESCE($3, now())), updated_at = now()
-     WHERE company_id = $1 AND id = $2
-     RETURNING email_open_count, status`,
+    `WITH upd AS (
+       UPDATE followups
+       SET email_open_count = email_open_count + 1, email_opened = true,
+           email_first_opened_at = LEAST(email_first_opened_at, COALESCE($3, now())), updated_at = now()
+       WHERE company_id = $1 AND id = $2
+       RETURNING *
+     ), events AS (
+       SELECT relance_emit(company_id, ARRAY['followup.email_opened'], 'followup', id, to_jsonb(upd), NULL) FROM upd
+     )
+     SELECT email_open_count, status FROM upd, events`,
     [companyId, followupId, at],
   );
   return rows[0];
@@ -116,8 +122,12 @@ export async function countOpen(
 
 export async function countClick(companyId: number, followupId: number, db: Queryable): Promise<void> {
   await db.query(
-    `UPDATE followups SET email_click_count = email_click_count + 1, email_clicked = true, updated_at = now()
-     WHERE company_id = $1 AND id = $2`,
+    `WITH upd AS (
+       UPDATE followups SET email_click_count = email_click_count + 1, email_clicked = true, updated_at = now()
+       WHERE company_id = $1 AND id = $2
+       RETURNING *
+     )
+     SELECT relance_emit(company_id, ARRAY['followup.email_clicked'], 'followup', id, to_jsonb(upd), NULL) FROM upd`,
     [companyId, followupId],
   );
 }
