@@ -23,6 +23,11 @@ const payments = paymentClient(ctx);
 const upload = (tenant: Tenant, id: string, bytes: Buffer, type = 'audio/mpeg') =>
   ctx.app.inject({ method: 'PUT', url: `${API}/followups/${id}/audio`, headers: { ...tenant.auth, 'content-type': type }, payload: bytes });
 const get = (tenant: Tenant, id: string) => ctx.app.inject({ method: 'GET', url: `${API}/followups/${id}`, headers: tenant.auth });
+/** Uploads `bytes` as the followup's audio and returns the signed link to it that the followup now shows. */
+async function audioLink(tenant: Tenant, id: string, bytes: Buffer): Promise<URL> {
+  assert.equal((await upload(tenant, id, bytes)).statusCode, 200);
+  return new URL(body(await get(tenant, id)).data.audio_url);
+}
 const history = async (tenant: Tenant, id: string) =>
   body(await ctx.app.inject({ method: 'GET', url: `${API}/followups/${id}/history?limit=100`, headers: tenant.auth })).data as { field: string }[];
 const files = async () => {
@@ -255,8 +260,7 @@ describe('tokens and links', () => {
   test('signed media links: tampered, odd ranges and odd query strings', async () => {
     const tenant = await ctx.tenant();
     const id = await tenant.followup(await tenant.debt());
-    assert.equal((await upload(tenant, id, randomBytes(1000))).statusCode, 200);
-    const url = new URL(body(await get(tenant, id)).data.audio_url);
+    const url = await audioLink(tenant, id, randomBytes(1000));
     const path = url.pathname + url.search;
     for (const range of ['bytes=0-0', 'bytes=-0', 'bytes=999999999999999999999-', 'bytes=0-999999999999999999999999', 'bytes=--1', 'bytes= 5 - 6 ', 'bytes=1000-', 'bytes=-99999999999999999999999']) {
       const r = await ctx.app.inject({ method: 'GET', url: path, headers: { range } });
@@ -285,8 +289,7 @@ describe('after the fact', () => {
     const debt = await tenant.debt();
     const created = await ctx.app.inject({ method: 'POST', url: `${API}/followups`, headers: tenant.auth, payload: { debt_id: debt, type: 'email', status: 'sent' } });
     const id = body(created).data.id;
-    assert.equal((await upload(tenant, id, randomBytes(100))).statusCode, 200);
-    const media = new URL(body(await get(tenant, id)).data.audio_url);
+    const media = await audioLink(tenant, id, randomBytes(100));
     const pixel = await tracking.pixelUrl(tenant.auth, id);
     const click = await tracking.linkUrl(tenant.auth, id, 'https://pay.example.com/x');
     assert.equal((await ctx.app.inject({ method: 'DELETE', url: `${API}/debts/${debt}`, headers: tenant.auth })).statusCode, 200);
@@ -301,8 +304,7 @@ describe('after the fact', () => {
   test('a replaced file: the old link is a 404', async () => {
     const tenant = await ctx.tenant();
     const id = await tenant.followup(await tenant.debt());
-    assert.equal((await upload(tenant, id, randomBytes(100))).statusCode, 200);
-    const old = new URL(body(await get(tenant, id)).data.audio_url);
+    const old = await audioLink(tenant, id, randomBytes(100));
     assert.equal((await upload(tenant, id, randomBytes(50))).statusCode, 200);
     assert.equal((await ctx.app.inject({ method: 'GET', url: old.pathname + old.search })).statusCode, 404);
     assert.equal((await ctx.app.inject({ method: 'HEAD', url: old.pathname + old.search })).statusCode, 404);
@@ -375,8 +377,7 @@ describe('README claims on /media', () => {
   test('a path not exactly a key is a 400, an unsigned link a 403, a range past the end a 416 with Content-Range', async () => {
     const tenant = await ctx.tenant();
     const id = await tenant.followup(await tenant.debt());
-    assert.equal((await upload(tenant, id, randomBytes(1000))).statusCode, 200);
-    const url = new URL(body(await get(tenant, id)).data.audio_url);
+    const url = await audioLink(tenant, id, randomBytes(1000));
     for (const path of [`${url.pathname}/${url.search}`, `${url.pathname.replace('/audio/', '/audio%2F')}${url.search}`]) {
       const r = await ctx.app.inject({ method: 'GET', url: path });
       assert.equal(r.statusCode, 400, `${path}: ${r.statusCode} ${r.body}`);

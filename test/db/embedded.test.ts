@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import type { EmbeddedServer } from '../../src/db/embedded.js';
-import { query, start, stop, TIMEOUT } from '../helpers/embedded.js';
+import { assertAnswers, query, start, stop, TIMEOUT, withServer } from '../helpers/embedded.js';
 import { holdEmbedded, isRunning, postmastersOf, sandbox, waitFor, within } from '../helpers/processes.js';
 
 const box = sandbox();
@@ -39,8 +39,7 @@ async function stoppedCluster(): Promise<string> {
 describe('embedded PostgreSQL', { concurrency: 3 }, () => {
   test('the first start initialises a cluster in DATA_DIR/pg and the server answers', TIMEOUT, async () => {
     const dir = await box.dataDir();
-    const server = await start(dir);
-    try {
+    await withServer(dir, async (server) => {
       assert.ok(existsSync(join(dir, 'pg', 'PG_VERSION')), 'the cluster lives in DATA_DIR/pg');
       assert.equal((await stat(join(dir, 'pg-credentials.json'))).mode & 0o777, 0o600, 'the password file is private');
       const url = new URL(server.url);
@@ -52,15 +51,11 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
       assert.equal(row!.db, 'relance');
       assert.ok(row!.version >= 150000, 'PostgreSQL 15 or later');
       postmasterOf(dir);
-    } finally {
-      await stop(server);
-    }
+    });
   });
 
   test('it listens on 127.0.0.1 only, with no Unix socket, and keeps PostgreSQL durability settings', TIMEOUT, async () => {
-    const dir = await box.dataDir();
-    const server = await start(dir);
-    try {
+    await withServer(await box.dataDir(), async (server) => {
       const [row] = await query<Record<string, string>>(
         server.url,
         `SELECT current_setting('listen_addresses') AS listen, current_setting('unix_socket_directories') AS sockets,
@@ -79,9 +74,7 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
         });
         assert.notEqual(outcome, 'connected', `the server answers on ${external.address}`);
       }
-    } finally {
-      await stop(server);
-    }
+    });
   });
 
   test('data survives stop and start; stop ends the server', TIMEOUT, async () => {
@@ -96,12 +89,9 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
     assert.equal(existsSync(join(dir, 'pg-owner.json')), false, 'the owner record is removed');
     assert.equal(existsSync(join(dir, 'pg', 'postmaster.pid')), false, 'a clean shutdown removes the lock file');
 
-    const second = await start(dir);
-    try {
+    await withServer(dir, async (second) => {
       assert.deepEqual(await query(second.url, 'SELECT value FROM kept'), [{ value: 'still here' }]);
-    } finally {
-      await stop(second);
-    }
+    });
   });
 
   test('a server left running by a killed process is stopped and started afresh, without a hang', TIMEOUT, async () => {
@@ -114,17 +104,14 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
     await child.waitForExit();
     assert.equal(isRunning(orphan), true, 'precondition: the PostgreSQL of the killed process is still running');
 
-    const server = await start(dir);
-    try {
+    await withServer(dir, async (server) => {
       assert.equal(isRunning(orphan), false, 'the orphaned server was stopped');
       const fresh = postmasterOf(dir);
       assert.notEqual(fresh, orphan);
       assert.deepEqual(await query(server.url, 'SELECT value FROM kept'), [{ value: 'written before the crash' }]);
       const owner = JSON.parse(await readFile(join(dir, 'pg-owner.json'), 'utf8'));
       assert.deepEqual(owner, { pid: process.pid, port: portOf(server.url), role: 'command' });
-    } finally {
-      await stop(server);
-    }
+    });
     assert.deepEqual(postmastersOf(join(dir, 'pg')), []);
   });
 
@@ -137,14 +124,11 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
     await rm(join(dir, 'pg-owner.json'));
     child.kill('SIGSTOP');
     try {
-      const server = await start(dir);
-      try {
+      await withServer(dir, async (server) => {
         assert.notEqual(postmasterOf(dir), orphan);
         assert.equal(isRunning(orphan), false, 'the old server was stopped');
-        assert.deepEqual(await query(server.url, 'SELECT 1 AS one'), [{ one: 1 }]);
-      } finally {
-        await stop(server);
-      }
+        await assertAnswers(server.url);
+      });
     } finally {
       child.kill('SIGKILL');
     }
@@ -159,12 +143,7 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
     await within(server.stop(), 15_000, 'stop() after the server died');
     assert.equal(existsSync(join(dir, 'pg-owner.json')), false);
 
-    const again = await start(dir);
-    try {
-      assert.deepEqual(await query(again.url, 'SELECT 1 AS one'), [{ one: 1 }], 'and it starts again after the crash');
-    } finally {
-      await stop(again);
-    }
+    await withServer(dir, (again) => assertAnswers(again.url, 'and it starts again after the crash'));
   });
 
   test('a crashed server whose backend still runs is not started a second time on the same data', TIMEOUT, async () => {
@@ -190,12 +169,7 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
     await waitFor('the old backend to end', () => (isRunning(backend) ? undefined : true));
     await client.end().catch(() => {});
 
-    const again = await start(dir);
-    try {
-      assert.deepEqual(await query(again.url, 'SELECT 1 AS one'), [{ one: 1 }], 'once it is gone, the start succeeds');
-    } finally {
-      await stop(again);
-    }
+    await withServer(dir, (again) => assertAnswers(again.url, 'once it is gone, the start succeeds'));
   });
 
   test('a server held by a live process is reused, and stop() leaves it running', TIMEOUT, async () => {
@@ -205,12 +179,12 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
 
     const server = await start(dir);
     assert.equal(portOf(server.url), portOf(url), 'same server, same port');
-    assert.deepEqual(await query(server.url, 'SELECT 1 AS one'), [{ one: 1 }]);
+    await assertAnswers(server.url);
     assert.equal(postmasterOf(dir), holder, 'no second server was started');
     await stop(server);
 
     assert.equal(isRunning(holder), true, 'stop() of a reused server does not stop it');
-    assert.deepEqual(await query(url, 'SELECT 1 AS one'), [{ one: 1 }], 'the holder can still use it');
+    await assertAnswers(url, 'the holder can still use it');
     const owner = JSON.parse(await readFile(join(dir, 'pg-owner.json'), 'utf8'));
     assert.equal(owner.pid, child.pid, 'the holder still owns it');
   });
@@ -221,14 +195,11 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
     await gone.waitForExit();
     await writeLockFile(dir, gone.pid, 5432);
 
-    const server = await start(dir);
-    try {
-      assert.deepEqual(await query(server.url, 'SELECT 1 AS one'), [{ one: 1 }]);
+    await withServer(dir, async (server) => {
+      await assertAnswers(server.url);
       const lock = (await readFile(join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n');
       assert.equal(Number(lock[0]), postmasterOf(dir), 'the lock file now names the new server');
-    } finally {
-      await stop(server);
-    }
+    });
   });
 
   test('a postmaster.pid naming a live process that is not PostgreSQL neither blocks the start nor harms it', TIMEOUT, async () => {
@@ -236,36 +207,27 @@ describe('embedded PostgreSQL', { concurrency: 3 }, () => {
     const bystander = box.spawn(process.execPath, ['-e', 'setInterval(() => {}, 60000)'], { label: 'bystander' });
     await writeLockFile(dir, bystander.pid, 5432);
 
-    const server = await start(dir);
-    try {
-      assert.deepEqual(await query(server.url, 'SELECT 1 AS one'), [{ one: 1 }]);
+    await withServer(dir, async (server) => {
+      await assertAnswers(server.url);
       assert.equal(bystander.exit, undefined, 'the unrelated process was not signalled');
       assert.equal(isRunning(bystander.pid), true);
-    } finally {
-      await stop(server);
-    }
+    });
   });
 
   test('a postmaster.pid naming the server of another cluster does not get that server stopped', TIMEOUT, async () => {
     // After a reboot, the PID in a stale lock file may belong to another PostgreSQL.
     const other = await box.dataDir();
-    const otherServer = await start(other);
-    try {
+    await withServer(other, async (otherServer) => {
       const dir = await stoppedCluster();
       const otherPostmaster = postmasterOf(other);
       await writeLockFile(dir, otherPostmaster, portOf(otherServer.url));
 
-      const server = await start(dir);
-      try {
+      await withServer(dir, async (server) => {
         assert.notEqual(postmasterOf(dir), otherPostmaster);
-        assert.deepEqual(await query(server.url, 'SELECT 1 AS one'), [{ one: 1 }]);
-      } finally {
-        await stop(server);
-      }
+        await assertAnswers(server.url);
+      });
       assert.equal(isRunning(otherPostmaster), true, 'the other cluster is still running');
-      assert.deepEqual(await query(otherServer.url, 'SELECT 1 AS one'), [{ one: 1 }]);
-    } finally {
-      await stop(otherServer);
-    }
+      await assertAnswers(otherServer.url);
+    });
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import type { EmbeddedServer } from '../../src/db/embedded.js';
-import { query, start, stop, TIMEOUT } from '../helpers/embedded.js';
+import { query, start, stop, TIMEOUT, withServer } from '../helpers/embedded.js';
 import { postmastersOf, sandbox, within } from '../helpers/processes.js';
 import { startServe, stdoutObjects, waitForListening } from '../helpers/relance-cli.js';
 
@@ -74,13 +74,10 @@ describe('what an interrupted first run leaves behind', { concurrency: 2 }, () =
     await writeFile(join(pgDir, 'PG_VERSION'), '17\n');
     await writeFile(join(pgDir, 'postgresql.conf'), '');
 
-    const server = await start(dir);
-    try {
+    await withServer(dir, async (server) => {
       assert.deepEqual(await query(server.url, 'SELECT current_database() AS db'), [{ db: 'relance' }]);
       assert.ok(existsSync(join(pgDir, 'global', 'pg_control')));
-    } finally {
-      await stop(server);
-    }
+    });
   });
 
   test('a pg folder holding anything else is refused with the same message as before, and kept', TIMEOUT, async () => {
@@ -128,16 +125,13 @@ describe('what an interrupted first run leaves behind', { concurrency: 2 }, () =
 
   test('a complete cluster without the relance database (a kill before CREATE DATABASE) gets it', TIMEOUT, async () => {
     const dir = await box.dataDir();
-    let server = await start(dir);
+    const server = await start(dir);
     await query(databaseUrl(server.url, 'postgres'), 'DROP DATABASE relance');
     await stop(server);
 
-    server = await start(dir);
-    try {
-      assert.deepEqual(await query(server.url, 'SELECT current_database() AS db'), [{ db: 'relance' }]);
-    } finally {
-      await stop(server);
-    }
+    await withServer(dir, async (again) => {
+      assert.deepEqual(await query(again.url, 'SELECT current_database() AS db'), [{ db: 'relance' }]);
+    });
   });
 
   test('a cluster without the postgres database (initdb of an older version killed late) is a one-line refusal, and kept', TIMEOUT, async () => {

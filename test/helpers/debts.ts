@@ -1,7 +1,6 @@
 import type { TestContext } from './setup.js';
 import { API } from './setup.js';
-
-type Auth = { authorization: string } | Record<string, never>;
+import { sendJson, type Auth } from './requests.js';
 
 /** A minimal valid create body. */
 export const VALID_DEBT = { firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: 1250, currency: 'EUR' };
@@ -15,16 +14,13 @@ export const DEBT_KEYS = [
 
 /** HTTP calls of the debts API (and the followup create that debts' tests need). */
 export function debtClient(ctx: TestContext) {
-  const json = (auth: Auth) => ({ ...auth, 'content-type': 'application/json' });
   return {
-    create: (auth: Auth, payload: unknown) =>
-      ctx.app.inject({ method: 'POST', url: `${API}/debts`, headers: json(auth), payload: JSON.stringify(payload) }),
+    create: (auth: Auth, payload: unknown) => sendJson(ctx, 'POST', '/debts', auth, payload),
     get: (auth: Auth, id: string) => ctx.app.inject({ method: 'GET', url: `${API}/debts/${encodeURIComponent(id)}`, headers: auth }),
     list: (auth: Auth, query = '') => ctx.app.inject({ method: 'GET', url: `${API}/debts${query}`, headers: auth }),
     update: (auth: Auth, id: string, payload: unknown, method: 'PUT' | 'PATCH' = 'PATCH') =>
-      ctx.app.inject({ method, url: `${API}/debts/${encodeURIComponent(id)}`, headers: json(auth), payload: JSON.stringify(payload) }),
+      sendJson(ctx, method, `/debts/${encodeURIComponent(id)}`, auth, payload),
     remove: (auth: Auth, id: string) => ctx.app.inject({ method: 'DELETE', url: `${API}/debts/${encodeURIComponent(id)}`, headers: auth }),
-    createFollowup: (auth: Auth, payload: unknown) =>
-      ctx.app.inject({ method: 'POST', url: `${API}/followups`, headers: json(auth), payload: JSON.stringify(payload) }),
+    createFollowup: (auth: Auth, payload: unknown) => sendJson(ctx, 'POST', '/followups', auth, payload),
   };
 }

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import pg from 'pg';
 import pino from 'pino';
 import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
@@ -21,4 +22,19 @@ export async function query<T extends pg.QueryResultRow>(url: string, sql: strin
   } finally {
     await client.end();
   }
+}
+
+/** Starts the server of `dir`, hands it to `use`, and stops it whether `use` passes or throws. */
+export async function withServer<T>(dir: string, use: (server: EmbeddedServer) => Promise<T>): Promise<T> {
+  const server = await start(dir);
+  try {
+    return await use(server);
+  } finally {
+    await stop(server);
+  }
+}
+
+/** Asserts that the server at `url` answers a query. */
+export async function assertAnswers(url: string, message?: string): Promise<void> {
+  assert.deepEqual(await query(url, 'SELECT 1 AS one'), [{ one: 1 }], message);
 }

@@ -8,6 +8,17 @@ const ctx = await setup();
 const api = paymentClient(ctx);
 const followups = followupClient(ctx);
 
+/** A new company's debt of `amount` in EUR, paid in two payments: still pending after the first, paid after the second. */
+async function paidInTwo(amount: number, first: number | string, second: number | string) {
+  const tenant = await ctx.tenant();
+  const debt = await api.debt(tenant.auth, { amount });
+  await api.created(tenant.auth, { debt_id: debt.id, amount: first, currency: 'EUR' });
+  assert.equal(await api.debtStatus(tenant.auth, debt.id), 'status.default.pending');
+  await api.created(tenant.auth, { debt_id: debt.id, amount: second, currency: 'EUR' });
+  assert.equal(await api.debtStatus(tenant.auth, debt.id), 'status.default.paid');
+  return debt;
+}
+
 describe('create payment', () => {
   test('records a payment and returns it in the API format; GET returns the same', async () => {
     const tenant = await ctx.tenant();
@@ -27,23 +38,13 @@ describe('create payment', () => {
   });
 
   test('exact decimals: 0.1 + 0.2 covers a debt of 0.30, and the sum is exact', async () => {
-    const tenant = await ctx.tenant();
-    const debt = await api.debt(tenant.auth, { amount: 0.3 });
-    await api.created(tenant.auth, { debt_id: debt.id, amount: 0.1, currency: 'EUR' });
-    assert.equal(await api.debtStatus(tenant.auth, debt.id), 'status.default.pending');
-    await api.created(tenant.auth, { debt_id: debt.id, amount: '0.2', currency: 'EUR' });
-    assert.equal(await api.debtStatus(tenant.auth, debt.id), 'status.default.paid');
+    const debt = await paidInTwo(0.3, 0.1, '0.2');
     const { rows } = await ctx.pool.query('SELECT sum(amount)::text AS total FROM payments WHERE debt_id = $1', [ctx.ids.decode('debt', debt.id)]);
     assert.equal(rows[0].total, '0.30');
   });
 
   test('the debt becomes paid when covered, not before; overpayment is fine', async () => {
-    const tenant = await ctx.tenant();
-    const debt = await api.debt(tenant.auth, { amount: 100 });
-    await api.created(tenant.auth, { debt_id: debt.id, amount: 99.99, currency: 'EUR' });
-    assert.equal(await api.debtStatus(tenant.auth, debt.id), 'status.default.pending');
-    await api.created(tenant.auth, { debt_id: debt.id, amount: '5', currency: 'EUR' });
-    assert.equal(await api.debtStatus(tenant.auth, debt.id), 'status.default.paid');
+    await paidInTwo(100, 99.99, '5');
   });
 
   test('concurrent payments covering the debt together mark it paid', async () => {
