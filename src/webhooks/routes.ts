@@ -106,6 +106,10 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
 
   app.post('/webhooks/:id/rotate-secret', {
     onRequest: write,
+    // The body is optional: none at all means the default overlap.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
     schema: {
       operationId: 'rotateWebhookSecret',
       tags: ['webhooks'],
@@ -117,7 +121,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
       response: { 200: RotatedWebhookResponse, ...errorResponses },
     },
   }, async (request) => {
-    const { row, secret } = await rotateWebhookSecret(pool, settings, request.auth.companyId, webhookId(request.params.id), request.body?.overlap_seconds);
+    const { row, secret } = await rotateWebhookSecret(pool, settings, request.auth.companyId, webhookId(request.params.id), request.body.overlap_seconds);
     return ok('Webhook secret rotated', toWebhookWithSecret(row, secret, ids));
   });
 
