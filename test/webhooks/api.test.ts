@@ -79,7 +79,9 @@ describe('POST /webhooks', () => {
         secret: 'secret must be "whsec_" followed by the standard base64 of 32 to 128 random bytes',
       }],
       [{ ...HOOK, secret: `whsec_${randomBytes(16).toString('base64')}` }, { secret: 'secret must be "whsec_" followed by the standard base64 of 32 to 128 random bytes' }],
-      [{ ...HOOK, secret: `whsec_${randomBytes(32).toString('base64url')}x` }, { secret: 'secret must be "whsec_" followed by the standard base64 of 32 to 128 random bytes' }],
+      // URL-safe characters, and spare bits set (a second spelling of the same bytes).
+      [{ ...HOOK, secret: `whsec_${'A-'.repeat(22)}` }, { secret: 'secret must be "whsec_" followed by the standard base64 of 32 to 128 random bytes' }],
+      [{ ...HOOK, secret: `whsec_${'A'.repeat(42)}B=` }, { secret: 'secret must be "whsec_" followed by the standard base64 of 32 to 128 random bytes' }],
       [{ ...HOOK, secret: 42, events: 'followup.created' }, {
         secret: 'secret must be a string starting with whsec_',
         events: `events must be a non-empty list of event types among: ${WEBHOOK_EVENTS.join(', ')}`,
