@@ -6,6 +6,7 @@ import type { Pool } from './db/pool.js';
 import { IdCodec } from './security/encrypted-id.js';
 import type { Keys } from './security/keys.js';
 import type { BlobStore } from './storage/blob-store.js';
+import type { WebhookUrlRules } from './webhooks/rules.js';
 
 /**
  * What every feature plugin is given, built once per app: register a plugin with it and read
@@ -32,6 +33,8 @@ export interface AppContext {
   storage: BlobStore;
   /** Uploads and signed links of followup files. */
   media: MediaContext;
+  /** What subscription URLs may be (WEBHOOK_ALLOW_HTTP, OUTBOUND_ALLOW). */
+  webhooks: WebhookUrlRules;
 }
 
 export interface MediaContext {
@@ -49,6 +52,7 @@ export interface ContextSettings {
   paymentAttributionDays: number;
   storage: BlobStore;
   media: MediaContext;
+  webhooks: WebhookUrlRules;
 }
 
 export function createAppContext(pool: Pool, keys: Keys, log: Logger, settings: ContextSettings): AppContext {
@@ -57,5 +61,6 @@ export function createAppContext(pool: Pool, keys: Keys, log: Logger, settings: 
   return {
     pool, keys, log, ids: new IdCodec(keys.ids), sealer, clientStates, tokens: new TokenVerifier(sealer, clientStates),
     publicUrl: settings.publicUrl, paymentAttributionDays: settings.paymentAttributionDays, storage: settings.storage, media: settings.media,
+    webhooks: settings.webhooks,
   };
 }

@@ -31,6 +31,9 @@ import { paymentRoutes } from './payments/routes.js';
 import { trackingRoutes } from './tracking/routes.js';
 import type { Keys } from './security/keys.js';
 import type { BlobStore } from './storage/blob-store.js';
+import { AllowList } from './net/allow-list.js';
+import type { WebhookUrlRules } from './webhooks/rules.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 export const API_PREFIX = '/external-api/v1';
 const PROBES = new Set(['/health', '/ready']);
@@ -53,6 +56,8 @@ export interface AppDependencies {
   storage: BlobStore;
   /** MEDIA_MAX_BYTES and MEDIA_URL_TTL_SECONDS. */
   media?: MediaSettings;
+  /** WEBHOOK_ALLOW_HTTP and OUTBOUND_ALLOW: what subscription URLs may be; default https to public addresses. */
+  webhooks?: WebhookUrlRules;
 }
 
 /** Builds the HTTP application from its parts; listening is the caller's business. */
@@ -60,6 +65,7 @@ export async function buildApp({
   pool, keys, logger, http = defaultHttpLimits(), databaseQueueLimit = DEFAULT_DATABASE_LIMITS.queueLimit,
   clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS, publicUrl = 'http://127.0.0.1:3000',
   paymentAttributionDays = DEFAULT_PAYMENT_ATTRIBUTION_DAYS, storage, media = DEFAULT_MEDIA,
+  webhooks = { allowHttp: false, allow: AllowList.EMPTY },
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -133,7 +139,7 @@ export async function buildApp({
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const context = createAppContext(pool, keys, logger, {
-    clientStateTtlMs, publicUrl, paymentAttributionDays, storage, media: { ...media, ownUrlPrefix: `${publicUrl}/media/` },
+    clientStateTtlMs, publicUrl, paymentAttributionDays, storage, media: { ...media, ownUrlPrefix: `${publicUrl}/media/` }, webhooks,
   });
   await context.clientStates.listen();
   app.addHook('onClose', () => context.clientStates.close());
@@ -148,5 +154,6 @@ export async function buildApp({
   await app.register(paymentRoutes, { prefix: API_PREFIX, ...context });
   await app.register(mediaRoutes, context);
   await app.register(followupMediaRoutes, { prefix: API_PREFIX, ...context });
+  await app.register(webhookRoutes, { prefix: API_PREFIX, ...context });
   return app;
 }

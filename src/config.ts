@@ -96,6 +96,25 @@ export interface MediaSettings {
 }
 
 export const MEBIBYTE = 1024 * 1024;
+
+/** Webhook subscriptions and their delivery (SPEC §9). */
+export interface WebhookSettings {
+  /** Plain http subscription URLs are accepted (tests and local receivers only). */
+  allowHttp: boolean;
+  /** One delivery attempt, DNS to response headers. */
+  timeoutMs: number;
+  /** Backoff after the first failed attempt; it doubles with each one, up to an hour. */
+  retryBaseMs: number;
+  /** A delivery still failing this long after its event is marked failed. */
+  retryWindowMs: number;
+  /** A subscription failing for this long is disabled. */
+  disableAfterMs: number;
+}
+
+const HOUR_MS = 3_600_000;
+export const DEFAULT_WEBHOOKS: WebhookSettings = {
+  allowHttp: false, timeoutMs: 10_000, retryBaseMs: 30_000, retryWindowMs: 24 * HOUR_MS, disableAfterMs: 3 * 24 * HOUR_MS,
+};
 export const DEFAULT_MEDIA: MediaSettings = { maxBytes: 100 * MEBIBYTE, urlTtlSeconds: 3600 };
 
 /** Every setting Relance reads from the environment, validated once at start. */
@@ -122,6 +141,7 @@ export interface Config {
   outbound: { allow: AllowList };
   storage: StorageSettings;
   media: MediaSettings;
+  webhooks: WebhookSettings;
 }
 
 export class ConfigError extends Error {
@@ -148,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 
   if (env.WORKER && !['on', 'off'].includes(env.WORKER)) problems.push('WORKER must be on or off');
+  if (env.WEBHOOK_ALLOW_HTTP && !['true', 'false'].includes(env.WEBHOOK_ALLOW_HTTP)) problems.push('WEBHOOK_ALLOW_HTTP must be true or false');
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// connection URL');
@@ -213,6 +234,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBytes: integer('MEDIA_MAX_BYTES', DEFAULT_MEDIA.maxBytes, 1, 5 * 1024 * MEBIBYTE),
       // An S3 presigned URL lives at most 7 days.
       urlTtlSeconds: integer('MEDIA_URL_TTL_SECONDS', DEFAULT_MEDIA.urlTtlSeconds, 1, 7 * 24 * 3600),
+    },
+    webhooks: {
+      allowHttp: env.WEBHOOK_ALLOW_HTTP === 'true',
+      timeoutMs: integer('WEBHOOK_TIMEOUT_MS', DEFAULT_WEBHOOKS.timeoutMs, 100, 60_000),
+      retryBaseMs: integer('WEBHOOK_RETRY_BASE_MS', DEFAULT_WEBHOOKS.retryBaseMs, 100, HOUR_MS),
+      retryWindowMs: integer('WEBHOOK_RETRY_WINDOW_HOURS', 24, 1, 30 * 24) * HOUR_MS,
+      disableAfterMs: integer('WEBHOOK_DISABLE_AFTER_DAYS', 3, 1, 365) * 24 * HOUR_MS,
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -18,11 +18,12 @@ export async function serve(config: Config): Promise<FastifyInstance> {
   const app = await buildApp({
     pool: runtime.db.pool, keys: runtime.keys, logger: log, http: config.http, databaseQueueLimit: config.database.queueLimit,
     clientStateTtlMs: config.clientStateTtlMs, paymentAttributionDays: config.paymentAttributionDays, storage: runtime.storage, media: config.media,
+    webhooks: { allowHttp: config.webhooks.allowHttp, allow: config.outbound.allow },
     publicUrl: config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
   });
   let worker: Worker | undefined;
   try {
-    if (config.worker.enabled) worker = await startProcessWorker(runtime.db.url, config, log, runtime.storage);
+    if (config.worker.enabled) worker = await startProcessWorker(runtime.db.url, config, log, runtime.storage, runtime.keys);
   } catch (error) {
     await runtime.db.close();
     throw error;

@@ -15,7 +15,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   const runtime = await openRuntime(config, log, { role: 'serve' });
   let worker;
   try {
-    worker = await startProcessWorker(runtime.db.url, config, log, runtime.storage);
+    worker = await startProcessWorker(runtime.db.url, config, log, runtime.storage, runtime.keys);
   } catch (error) {
     await runtime.db.close();
     throw error;

@@ -80,8 +80,8 @@ export function seal(key: Buffer, plain: Buffer): Buffer {
   return Buffer.concat([iv, encrypted, cipher.getAuthTag()]);
 }
 
-/** The plaintext of a sealed token made with `key`; undefined if it was not, or was altered. */
-function open(key: Buffer, sealed: Buffer): Buffer | undefined {
+/** The plaintext of what `seal` made with `key`; undefined if it was not, or was altered. */
+export function open(key: Buffer, sealed: Buffer): Buffer | undefined {
   if (sealed.length <= IV_BYTES + TAG_BYTES) return undefined;
   const decipher = createDecipheriv(ALGORITHM, key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
   decipher.setAAD(ASSOCIATED_DATA);

@@ -22,6 +22,6 @@ export const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   'debts:write': 'Create, update and delete debts',
   'payments:read': 'Read payments',
   'payments:write': 'Record payments',
-  'webhooks:read': 'Read webhook subscriptions (no endpoint yet)',
-  'webhooks:write': 'Manage webhook subscriptions (no endpoint yet)',
+  'webhooks:read': 'Read webhook subscriptions and their delivery log',
+  'webhooks:write': 'Create, change, delete and test webhook subscriptions, rotate their secrets, redeliver events',
 };

@@ -125,6 +125,7 @@ const TAGS = [
   { name: 'debts', description: 'The debts followups belong to' },
   { name: 'tracking', description: 'Email opens and clicks: tracked links, the open pixel, provider events' },
   { name: 'payments', description: 'Payments received on debts, and the followups they are attributed to' },
+  { name: 'webhooks', description: 'Signed event notifications: subscriptions, their deliveries, redelivery and tests' },
   { name: 'reference', description: 'Enumerated values' },
   { name: 'auth', description: 'OAuth 2.0 client credentials: access tokens, their revocation and introspection' },
   { name: 'operations', description: 'Probes for load balancers and orchestrators' },

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/pool.js';
 
 /** Every background task, by name. Each handler lives in its feature's folder (see tasks.ts). */
-export type TaskName = 'purge_idempotency_keys' | 'ingest_recording';
+export type TaskName = 'purge_idempotency_keys' | 'ingest_recording' | 'deliver_webhooks' | 'sweep_webhooks' | 'purge_webhook_events';
 
 export interface JobOptions {
   /** Jobs of one named queue run one at a time, across every worker process. */
@@ -10,6 +10,8 @@ export interface JobOptions {
   maxAttempts?: number;
   /** At most one pending job per key: adding another replaces it. */
   jobKey?: string;
+  /** `preserve_run_at`: a pending job of the key keeps its run_at instead of taking this one's. */
+  jobKeyMode?: 'replace' | 'preserve_run_at';
 }
 
 /**
@@ -19,7 +21,10 @@ export interface JobOptions {
  */
 export async function enqueue(db: Queryable, task: TaskName, payload: object = {}, options: JobOptions = {}): Promise<void> {
   await db.query(
-    'SELECT graphile_worker.add_job($1, $2::json, queue_name => $3, run_at => $4, max_attempts => $5, job_key => $6)',
-    [task, JSON.stringify(payload), options.queue ?? null, options.runAt ?? null, options.maxAttempts ?? null, options.jobKey ?? null],
+    'SELECT graphile_worker.add_job($1, $2::json, queue_name => $3, run_at => $4, max_attempts => $5, job_key => $6, job_key_mode => $7)',
+    [
+      task, JSON.stringify(payload), options.queue ?? null, options.runAt ?? null, options.maxAttempts ?? null, options.jobKey ?? null,
+      options.jobKeyMode ?? 'replace',
+    ],
   );
 }

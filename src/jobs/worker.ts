@@ -4,7 +4,11 @@ import type { Config } from '../config.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { StartRefused } from '../start-refused.js';
 import { INGEST_TIMEOUT_MS } from '../followups/ingest-task.js';
+import { IdCodec } from '../security/encrypted-id.js';
+import type { Keys } from '../security/keys.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import type { DeliveryOutcome } from '../webhooks/deliver-task.js';
+import { SWEEP_TASK } from '../webhooks/sweep-task.js';
 import { crontab, taskList, type TaskDeps } from './tasks.js';
 
 export interface WorkerSettings {
@@ -34,6 +38,8 @@ export async function startWorker(pool: Pool, log: Pino, settings: WorkerSetting
     noHandleSignals: true,
     logger: workerLogger(log.child({ component: 'worker' })),
   });
+  // Deliveries a dead worker held go out now rather than at the next minute's sweep.
+  await runner.addJob(SWEEP_TASK, {}, { jobKey: 'webhooks:sweep' });
   return { stop: () => runner.stop() };
 }
 
@@ -42,8 +48,22 @@ export async function startWorker(pool: Pool, log: Pino, settings: WorkerSetting
  * concurrency (graphile-worker also keeps one connection listening): jobs never take the API's
  * connections. Stopping it drains the running jobs, then closes that pool.
  */
-export async function startProcessWorker(url: string, config: Config, log: Pino, storage: BlobStore): Promise<Worker> {
-  const deps: TaskDeps = { storage, maxBytes: config.media.maxBytes, allow: config.outbound.allow, timeoutMs: INGEST_TIMEOUT_MS };
+export async function startProcessWorker(
+  url: string,
+  config: Config,
+  log: Pino,
+  storage: BlobStore,
+  keys: Keys,
+  onDelivery?: (outcome: DeliveryOutcome) => void,
+): Promise<Worker> {
+  const { allowHttp: _allowHttp, ...delivery } = config.webhooks;
+  const deps: TaskDeps = {
+    storage, maxBytes: config.media.maxBytes, allow: config.outbound.allow, timeoutMs: INGEST_TIMEOUT_MS,
+    webhooks: {
+      ids: new IdCodec(keys.ids), sealKey: keys.webhooks, storage, allow: config.outbound.allow, delivery,
+      media: { ...config.media, ownUrlPrefix: undefined }, ...(onDelivery && { onDelivery }),
+    },
+  };
   try {
     parseCrontab(crontab(config.worker.purgeSchedule));
   } catch (error) {

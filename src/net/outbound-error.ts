@@ -18,7 +18,7 @@ export class OutboundError extends Error {
   constructor(
     readonly reason: OutboundFailure,
     message: string,
-    /** The final HTTP status, for `http_status`. */
+    /** The final HTTP status, for `http_status`; the redirect's, for `too_many_redirects`. */
     readonly status?: number,
     /** The underlying error, for the log only: it may name internal addresses. */
     options?: { cause?: unknown },

@@ -90,7 +90,7 @@ export async function outboundRequest(input: string | URL, options: OutboundOpti
       if (location === undefined) return accept(response, hop.url, settings, deadline, where);
       response.destroy();
       if (redirects >= settings.maxRedirects) {
-        throw new OutboundError('too_many_redirects', `${host} redirected more than ${settings.maxRedirects} times`);
+        throw new OutboundError('too_many_redirects', `${host} redirected more than ${settings.maxRedirects} times`, response.statusCode);
       }
       hop = followRedirect(hop, response.statusCode!, location, settings.allowHttpsToHttp, serverLabel(where));
     }

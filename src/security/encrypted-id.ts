@@ -1,7 +1,9 @@
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
 
 /** One tag per entity: an id of one type never decrypts as another. */
-export const ID_TYPES = { company: 1, client: 2, debt: 3, followup: 4, payment: 5, tracking_event: 6 } as const;
+export const ID_TYPES = {
+  company: 1, client: 2, debt: 3, followup: 4, payment: 5, tracking_event: 6, webhook: 7, webhook_delivery: 8, webhook_event: 9,
+} as const;
 export type IdType = keyof typeof ID_TYPES;
 
 const ENCODED = /^[A-Za-z0-9_-]{22}$/;

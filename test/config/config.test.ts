@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
+import { ConfigError, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_WEBHOOKS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
 import { AllowList } from '../../src/net/allow-list.js';
 
 const HEX_KEY = randomBytes(32).toString('hex');
@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       outbound: { allow: AllowList.EMPTY },
       storage: { driver: 'local', dir: resolve('./data/media') },
       media: DEFAULT_MEDIA,
+      webhooks: DEFAULT_WEBHOOKS,
     });
   });
 
@@ -54,7 +55,7 @@ describe('loadConfig', () => {
       http: defaultHttpLimits(), database: DEFAULT_DATABASE_LIMITS, clientStateTtlMs: 5_000, paymentAttributionDays: 30,
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
       outbound: { allow: AllowList.EMPTY },
-      storage: { driver: 'local', dir: '/var/lib/relance/media' }, media: DEFAULT_MEDIA,
+      storage: { driver: 'local', dir: '/var/lib/relance/media' }, media: DEFAULT_MEDIA, webhooks: DEFAULT_WEBHOOKS,
     });
 
   test('the background worker can be turned off for API-only processes, and sized', () => {
@@ -62,6 +63,22 @@ describe('loadConfig', () => {
     assert.deepEqual(problemsOf({ WORKER: 'maybe' }), ['WORKER must be on or off']);
   });
 
+  });
+
+  test('the WEBHOOK_* settings are read, in hours and days where so named, and checked', () => {
+    assert.deepEqual(loadConfig({}).webhooks, DEFAULT_WEBHOOKS);
+    assert.deepEqual(loadConfig({
+      WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_TIMEOUT_MS: '2500', WEBHOOK_RETRY_BASE_MS: '1000', WEBHOOK_RETRY_WINDOW_HOURS: '2', WEBHOOK_DISABLE_AFTER_DAYS: '7',
+    }).webhooks, { allowHttp: true, timeoutMs: 2_500, retryBaseMs: 1_000, retryWindowMs: 2 * 3_600_000, disableAfterMs: 7 * 86_400_000 });
+    assert.deepEqual(problemsOf({
+      WEBHOOK_ALLOW_HTTP: 'yes', WEBHOOK_TIMEOUT_MS: '0', WEBHOOK_RETRY_BASE_MS: '10', WEBHOOK_RETRY_WINDOW_HOURS: '0', WEBHOOK_DISABLE_AFTER_DAYS: '1.5',
+    }), [
+      'WEBHOOK_ALLOW_HTTP must be true or false',
+      'WEBHOOK_TIMEOUT_MS must be an integer from 100 to 60000 (got "0")',
+      'WEBHOOK_RETRY_BASE_MS must be an integer from 100 to 3600000 (got "10")',
+      'WEBHOOK_RETRY_WINDOW_HOURS must be an integer from 1 to 720 (got "0")',
+      'WEBHOOK_DISABLE_AFTER_DAYS must be an integer from 1 to 365 (got "1.5")',
+    ]);
   });
 
   test('PAYMENT_ATTRIBUTION_DAYS is a number of days from 0 to 365', () => {

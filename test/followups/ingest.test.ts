@@ -15,6 +15,7 @@ import { startWorker } from '../../src/jobs/worker.js';
 import { AllowList } from '../../src/net/allow-list.js';
 import { waitFor } from '../helpers/processes.js';
 import { API, body, setup, type Tenant } from '../helpers/setup.js';
+import { webhookDeps } from '../helpers/webhooks.js';
 
 const ctx = await setup();
 const RECORDING = randomBytes(150_000);
@@ -52,6 +53,7 @@ const { base } = await recordings();
 const workerPool = createPool(process.env.TEST_DATABASE_URL!, 4);
 const worker = await startWorker(workerPool, pino({ level: 'silent' }), { concurrency: 2, purgeSchedule: '0 0 1 1 *' }, {
   storage: ctx.storage, maxBytes: 1024 * 1024, allow: AllowList.parse('127.0.0.2').allow, timeoutMs: 5_000,
+  webhooks: webhookDeps(ctx.keys, ctx.storage),
 });
 after(async () => {
   await worker.stop();

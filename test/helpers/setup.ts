@@ -12,6 +12,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { createDebt } from '../../src/debts/service.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys, type Keys } from '../../src/security/keys.js';
+import type { WebhookUrlRules } from '../../src/webhooks/rules.js';
 import { testStore } from './storage.js';
 
 export const API = '/external-api/v1';
@@ -43,15 +44,20 @@ export interface TestContext {
 /**
  * Builds the real app on the test database (TEST_DATABASE_URL, provisioned by test/run.ts) and
  * closes it when the file's tests end. Every tenant is new, so tests never share data. `media`
- * sets the upload limit and the life of signed links (defaults: MEDIA_MAX_BYTES, MEDIA_URL_TTL_SECONDS).
+ * sets the upload limit and the life of signed links (defaults: MEDIA_MAX_BYTES, MEDIA_URL_TTL_SECONDS);
+ * `databaseUrl` a database of the file's own (migrated), `webhooks` what subscription URLs may be.
  */
-export async function setup(options: { media?: MediaSettings; storage?: BlobStore } = {}): Promise<TestContext> {
-  const url = process.env.TEST_DATABASE_URL;
+export async function setup(
+  options: { media?: MediaSettings; storage?: BlobStore; databaseUrl?: string; webhooks?: WebhookUrlRules } = {},
+): Promise<TestContext> {
+  const url = options.databaseUrl ?? process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
   const pool = createPool(url, 5);
   const keys = deriveKeys(randomBytes(32));
   const storage = options.storage ?? (await testStore(keys));
-  const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), storage, ...(options.media && { media: options.media }) });
+  const app = await buildApp({
+    pool, keys, logger: pino({ level: 'silent' }), storage, ...(options.media && { media: options.media }), ...(options.webhooks && { webhooks: options.webhooks }),
+  });
   await app.ready();
   after(async () => {
     await app.close();

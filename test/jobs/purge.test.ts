@@ -21,19 +21,23 @@ import { freshDatabase } from '../helpers/database.js';
 import { AllowList } from '../../src/net/allow-list.js';
 import { waitFor } from '../helpers/processes.js';
 import { testStore } from '../helpers/storage.js';
+import { webhookDeps } from '../helpers/webhooks.js';
 
 const url = await freshDatabase();
 const ctx = { pool: createPool(url, 4) };
 after(() => ctx.pool.end());
 await migrate(ctx.pool);
-const ctxStorage = await testStore(deriveKeys(randomBytes(32)));
+const workerKeys = deriveKeys(randomBytes(32));
+const ctxStorage = await testStore(workerKeys);
 const log = pino({ level: 'silent' });
 const SETTINGS = { concurrency: 2, purgeSchedule: '*/10 * * * *' };
 
 /** A worker on a pool of its own, as in a separate process; stopped after the file's tests. */
 async function worker(): Promise<Worker> {
   const pool = createPool(url, 4);
-  const started = await startWorker(pool, log, SETTINGS, { storage: ctxStorage, maxBytes: 1024, allow: AllowList.EMPTY, timeoutMs: 1_000 });
+  const started = await startWorker(pool, log, SETTINGS, {
+    storage: ctxStorage, maxBytes: 1024, allow: AllowList.EMPTY, timeoutMs: 1_000, webhooks: webhookDeps(workerKeys, ctxStorage),
+  });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
