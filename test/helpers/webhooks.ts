@@ -133,12 +133,3 @@ export function webhookClient(ctx: TestContext) {
   };
 }
 
-/**
- * The events of a followup change, as the statement of the change writes them (`relance_emit`
- * with the row as stored): for tests written before every feature emits its own.
- */
-export async function emitFollowupEvents(pool: Pool, ctx: TestContext, tenant: Tenant, followupId: string, types: WebhookEvent[], changes?: FieldChanges) {
-  const id = ctx.ids.decode('followup', followupId)!;
-  const { rows } = await pool.query<{ row: object }>('SELECT to_jsonb(f) AS row FROM followups f WHERE id = $1', [id]);
-  await emitEvents(pool, tenant.companyId, types, { type: 'followup', id }, rows[0]!.row, changes);
-}
