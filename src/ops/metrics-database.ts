@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import { transaction, type Pool } from '../db/pool.js';
+import { transaction, type Pool, type Queryable } from '../db/pool.js';
 import { jobCounts, limitStatements, webhookDeliveryCounts, type JobCounts } from './metrics-repository.js';
 
 /** A read is reused by every scrape for this long: however many scrapers, one read per period. */
@@ -15,19 +15,24 @@ const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'];
 /** Task names are ours, but a job added by hand could name anything: the series stay bounded. */
 const MAX_TASKS = 100;
 
+/** What one round of reads found; undefined where a read failed or did not answer in time. */
 interface Snapshot {
-  jobs: JobCounts[];
-  deliveries: Map<string, number> | undefined;
+  jobs: JobCounts[] | undefined;
+  /** null: the database has no webhook_deliveries table. */
+  deliveries: Map<string, number> | null | undefined;
 }
+
+type Read = 'job_queue' | 'webhook_deliveries';
 
 /**
  * The gauges read from the database at scrape time (job queue depth, webhook deliveries by
- * status), behind a cache of a few seconds, one read at a time, each statement bounded by a
- * short timeout. When the database does not answer in time, these gauges are left out of the
- * scrape and relance_metrics_database_up is 0; every other metric is served as usual.
+ * status), behind a cache of a few seconds, one round of reads at a time, each read in a
+ * transaction of its own whose statements and lock waits are bounded by a short timeout. A read
+ * that fails or does not answer in time leaves its gauges out of the scrape, with
+ * relance_metrics_database_up{read} at 0; every other metric is served as usual.
  */
 export class DatabaseGauges {
-  private readonly up: Gauge;
+  private readonly up: Gauge<'read'>;
   private readonly jobs: Gauge<'task' | 'state'>;
   private readonly oldest: Gauge<'task'>;
   private readonly deliveries: Gauge<'status'>;
@@ -41,7 +46,8 @@ export class DatabaseGauges {
     const registers = [registry];
     this.up = new Gauge({
       name: 'relance_metrics_database_up',
-      help: '1 when the database answered the last scrape-time read (job queue, webhook deliveries) in time, else 0 and those gauges are absent',
+      help: '1 when the database answered the last scrape-time read (job_queue, webhook_deliveries) in time, else 0 and its gauges are absent',
+      labelNames: ['read'],
       registers,
     });
     this.jobs = new Gauge({
@@ -64,24 +70,26 @@ export class DatabaseGauges {
     });
   }
 
-  /** Sets the gauges from a read at most DATABASE_READ_TTL_MS old, waiting at most SCRAPE_WAIT_MS for a new one. */
+  /** Sets the gauges from reads at most DATABASE_READ_TTL_MS old, waiting at most SCRAPE_WAIT_MS for new ones. */
   async refresh(): Promise<void> {
-    const snapshot = await this.snapshot();
+    const { jobs, deliveries } = (await this.snapshot()) ?? { jobs: undefined, deliveries: undefined };
     this.jobs.reset();
     this.oldest.reset();
     this.deliveries.reset();
-    this.up.set(snapshot ? 1 : 0);
-    if (!snapshot) return;
-    for (const row of snapshot.jobs) if (this.tasks.size < MAX_TASKS) this.tasks.add(row.task);
-    const byTask = new Map(snapshot.jobs.map((row) => [row.task, row]));
-    for (const task of this.tasks) {
-      const row = byTask.get(task);
-      for (const state of JOB_STATES) this.jobs.set({ task, state }, row?.[state] ?? 0);
-      this.oldest.set({ task }, row?.oldestReadySeconds ?? 0);
+    this.up.set({ read: 'job_queue' }, jobs ? 1 : 0);
+    this.up.set({ read: 'webhook_deliveries' }, deliveries === undefined ? 0 : 1);
+    if (jobs) {
+      for (const row of jobs) if (this.tasks.size < MAX_TASKS) this.tasks.add(row.task);
+      const byTask = new Map(jobs.map((row) => [row.task, row]));
+      for (const task of this.tasks) {
+        const row = byTask.get(task);
+        for (const state of JOB_STATES) this.jobs.set({ task, state }, row?.[state] ?? 0);
+        this.oldest.set({ task }, row?.oldestReadySeconds ?? 0);
+      }
     }
-    if (snapshot.deliveries) {
+    if (deliveries) {
       for (const status of DELIVERY_STATUSES) this.deliveries.set({ status }, 0);
-      for (const [status, count] of snapshot.deliveries) this.deliveries.set({ status }, count);
+      for (const [status, count] of deliveries) this.deliveries.set({ status }, count);
     }
   }
 
@@ -102,21 +110,28 @@ export class DatabaseGauges {
     }
   }
 
-  /** One read; a failure is remembered like a success, so a database that is down is not asked at every scrape. */
-  private async read(): Promise<Snapshot | undefined> {
-    let snapshot: Snapshot | undefined;
+  /** One round; a failure is remembered like a success, so a database that is down is not asked at every scrape. */
+  private async read(): Promise<Snapshot> {
+    // One after the other, on one connection at a time: a slow count of deliveries cannot hide the queue.
+    const jobs = await this.attempt('job_queue', jobCounts);
+    const deliveries = await this.attempt('webhook_deliveries', async (tx) => (await webhookDeliveryCounts(tx)) ?? null);
+    const snapshot = { jobs, deliveries };
+    this.last = { at: Date.now(), snapshot };
+    return snapshot;
+  }
+
+  private async attempt<T>(read: Read, work: (tx: Queryable) => Promise<T>): Promise<T | undefined> {
     try {
-      snapshot = await transaction(this.pool, async (tx) => {
+      return await transaction(this.pool, async (tx) => {
         await limitStatements(STATEMENT_TIMEOUT_MS, tx);
-        return { jobs: await jobCounts(tx), deliveries: await webhookDeliveryCounts(tx) };
+        return work(tx);
       });
     } catch (error) {
       if (Date.now() - this.lastWarning >= WARN_EVERY_MS) {
         this.lastWarning = Date.now();
-        this.log.warn({ err: error }, 'metrics: could not read the job queue and webhook deliveries from the database');
+        this.log.warn({ err: error, read }, 'metrics: a scrape-time read of the database failed; its gauges are left out');
       }
+      return undefined;
     }
-    this.last = { at: Date.now(), snapshot };
-    return snapshot;
   }
 }

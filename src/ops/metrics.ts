@@ -90,8 +90,8 @@ export class Metrics {
   }
 
   /**
-   * The exposition text. Never throws for a part that cannot be read: the database gauges are
-   * left out (and relance_metrics_database_up is 0) when the database does not answer in time.
+   * The exposition text. Never throws for a part that cannot be read: a database read that
+   * fails or does not answer in time leaves its gauges out (relance_metrics_database_up{read} 0).
    */
   async text(): Promise<string> {
     await this.database.refresh();

@@ -11,6 +11,9 @@ import { after, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
+import { createClient } from '../../src/auth/client-service.js';
+import { SCOPES } from '../../src/auth/scopes.js';
+import { insertCompany } from '../../src/companies/repository.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { enqueue } from '../../src/jobs/queue.js';
@@ -42,8 +45,16 @@ async function scrape(app: FastifyInstance): Promise<string> {
   return response.body;
 }
 
+/** Scrapes until `done` holds: the database's figures are cached for DATABASE_READ_TTL_MS. */
+function scrapeUntil(app: FastifyInstance, what: string, done: (text: string) => boolean): Promise<string> {
+  return waitFor(what, async () => {
+    const text = await scrape(app);
+    return done(text) ? text : undefined;
+  }, DATABASE_READ_TTL_MS * 6);
+}
+
 const app = await appWithToken();
-// A database of its own, where no worker takes the jobs enqueued here.
+// A database of its own, where no worker takes the jobs or deliveries made here.
 const url = await freshDatabase();
 const pool = createPool(url, 3);
 after(() => pool.end());
@@ -169,12 +180,10 @@ describe('/metrics on the API port', () => {
 });
 
 describe('the database at scrape time', () => {
-
-  test('queue depth by task and state reflects enqueued jobs; webhook deliveries appear once their table exists', { timeout: 60_000 }, async () => {
+  test('queue depth by task and state reflects enqueued jobs, and a task whose jobs are gone shows 0', { timeout: 60_000 }, async () => {
     const first = await scrape(queueApp);
-    assert.equal(valueOf(first, 'relance_metrics_database_up'), 1);
+    assert.equal(valueOf(first, 'relance_metrics_database_up', { read: 'job_queue' }), 1);
     assert.deepEqual(samplesOf(first, 'relance_job_queue_jobs', { task: 'ingest_recording' }), []);
-    assert.deepEqual(samplesOf(first, 'relance_webhook_deliveries'), [], 'no table yet: no gauge, and no error');
 
     // No worker runs on this database: the jobs stay where they are put.
     await enqueue(pool, 'ingest_recording', { followupId: 0 });
@@ -182,27 +191,56 @@ describe('the database at scrape time', () => {
     await enqueue(pool, 'ingest_recording', { followupId: 0 }, { runAt: new Date(Date.now() + 3_600_000) });
     await enqueue(pool, 'ingest_recording', { followupId: 0 }, { jobKey: 'out-of-attempts' });
     await pool.query("SELECT graphile_worker.permanently_fail_jobs(array_agg(id), 'test') FROM graphile_worker.jobs WHERE key = 'out-of-attempts'");
-    await pool.query('CREATE TABLE webhook_deliveries (id serial PRIMARY KEY, status text NOT NULL)');
-    await pool.query("INSERT INTO webhook_deliveries (status) VALUES ('pending'), ('delivered'), ('delivered'), ('delivered')");
 
-    const text = await waitFor('the enqueued jobs to be scraped', async () => {
-      const current = await scrape(queueApp);
-      return valueOf(current, 'relance_job_queue_jobs', { task: 'ingest_recording', state: 'scheduled' }) === 2 ? current : undefined;
-    }, DATABASE_READ_TTL_MS * 4);
+    const text = await scrapeUntil(queueApp, 'the enqueued jobs', (current) => valueOf(current, 'relance_job_queue_jobs', { task: 'ingest_recording', state: 'scheduled' }) === 2);
     const ingest = (state: string) => valueOf(text, 'relance_job_queue_jobs', { task: 'ingest_recording', state });
     assert.deepEqual([ingest('ready'), ingest('scheduled'), ingest('locked'), ingest('failed')], [1, 2, 0, 1]);
     assert.ok(valueOf(text, 'relance_job_queue_oldest_ready_seconds', { task: 'ingest_recording' })! >= 0);
-    assert.equal(valueOf(text, 'relance_webhook_deliveries', { status: 'pending' }), 1);
-    assert.equal(valueOf(text, 'relance_webhook_deliveries', { status: 'delivered' }), 3);
-    assert.equal(valueOf(text, 'relance_webhook_deliveries', { status: 'failed' }), 0);
 
-    // Once the jobs are gone, the task is still shown, at 0.
     await pool.query("SELECT graphile_worker.complete_jobs(array_agg(id)) FROM graphile_worker.jobs WHERE task_identifier = 'ingest_recording'");
-    const emptied = await waitFor('the emptied queue to be scraped', async () => {
-      const current = await scrape(queueApp);
-      return valueOf(current, 'relance_job_queue_jobs', { task: 'ingest_recording', state: 'scheduled' }) === 0 ? current : undefined;
-    }, DATABASE_READ_TTL_MS * 4);
+    const emptied = await scrapeUntil(queueApp, 'the emptied queue', (current) => valueOf(current, 'relance_job_queue_jobs', { task: 'ingest_recording', state: 'scheduled' }) === 0);
     assert.equal(valueOf(emptied, 'relance_job_queue_jobs', { task: 'ingest_recording', state: 'ready' }), 0);
+    assert.equal(valueOf(emptied, 'relance_job_queue_oldest_ready_seconds', { task: 'ingest_recording' }), 0);
+  });
+
+  test('webhook deliveries by status, written by a real subscription and change; none while the table is missing; a locked table hides only them', { timeout: 60_000 }, async () => {
+    const company = await insertCompany('Metrics', pool);
+    const client = await createClient(company.id, { scopes: [...SCOPES] }, ctx.keys.secrets, pool);
+    const issued = await queueApp.inject({ method: 'POST', url: '/token', payload: { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret } });
+    const auth = { authorization: `Bearer ${body(issued).access_token}` };
+    const subscribed = await queueApp.inject({ method: 'POST', url: `${API}/webhooks`, headers: auth, payload: { url: 'https://receiver.example.com/hook', events: ['debt.created'] } });
+    assert.equal(subscribed.statusCode, 201, subscribed.body);
+    const debt = await queueApp.inject({ method: 'POST', url: `${API}/debts`, headers: auth, payload: { firstname: 'Jane', lastname: 'Doe', email: 'jane@example.com', amount: 10, currency: 'EUR' } });
+    assert.equal(debt.statusCode, 201, debt.body);
+
+    const text = await scrapeUntil(queueApp, 'the pending delivery', (current) => valueOf(current, 'relance_webhook_deliveries', { status: 'pending' }) === 1);
+    assert.equal(valueOf(text, 'relance_webhook_deliveries', { status: 'delivered' }), 0);
+    assert.equal(valueOf(text, 'relance_webhook_deliveries', { status: 'failed' }), 0);
+    assert.equal(valueOf(text, 'relance_metrics_database_up', { read: 'webhook_deliveries' }), 1);
+
+    // A database migrated before webhooks has no such table: no gauge, and no error.
+    await pool.query('ALTER TABLE webhook_deliveries RENAME TO webhook_deliveries_away');
+    try {
+      const missing = await scrapeUntil(queueApp, 'the missing table', (current) => samplesOf(current, 'relance_webhook_deliveries').length === 0);
+      assert.equal(valueOf(missing, 'relance_metrics_database_up', { read: 'webhook_deliveries' }), 1);
+    } finally {
+      await pool.query('ALTER TABLE webhook_deliveries_away RENAME TO webhook_deliveries');
+    }
+
+    // A count stuck behind a lock gives up at the lock timeout; the queue is still read.
+    const locker = await pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE webhook_deliveries IN ACCESS EXCLUSIVE MODE');
+      const locked = await scrapeUntil(queueApp, 'the locked table', (current) =>
+        valueOf(current, 'relance_metrics_database_up', { read: 'webhook_deliveries' }) === 0 && valueOf(current, 'relance_metrics_database_up', { read: 'job_queue' }) === 1);
+      assert.deepEqual(samplesOf(locked, 'relance_webhook_deliveries'), []);
+      assert.ok(samplesOf(locked, 'relance_job_queue_jobs').length > 0, 'the queue is shown');
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    await scrapeUntil(queueApp, 'the table again', (current) => valueOf(current, 'relance_webhook_deliveries', { status: 'pending' }) === 1);
   });
 
   test('concurrent scrapes share one database read', async () => {
@@ -214,20 +252,23 @@ describe('the database at scrape time', () => {
     await scrape(scraped); // the app's own start-up queries are done
     const start = reads.count;
     const texts = await Promise.all(Array.from({ length: 20 }, () => scrape(scraped)));
-    for (const text of texts) assert.equal(valueOf(text, 'relance_metrics_database_up'), 1);
-    assert.ok(reads.count - start <= 1, `${reads.count - start} reads for 20 scrapes`);
+    for (const text of texts) assert.equal(valueOf(text, 'relance_metrics_database_up', { read: 'job_queue' }), 1);
+    // One round: the queue, then the deliveries, each on a connection taken for it.
+    assert.ok(reads.count - start <= 2, `${reads.count - start} connections taken for 20 scrapes`);
   });
 });
 
 describe('a database that cannot be reached', () => {
-  test('refusing connections: /metrics is 200 with every other metric, and relance_metrics_database_up 0', async () => {
+  test('refusing connections: /metrics is 200 with every other metric, and relance_metrics_database_up 0 for each read', async () => {
     // Port 1 on loopback: nothing listens there.
     const pool = createPool('postgres://relance:x@127.0.0.1:1/relance', 1);
     after(() => pool.end());
     const down = await appWithToken(pool);
     const text = await scrape(down);
-    assert.equal(valueOf(text, 'relance_metrics_database_up'), 0);
+    assert.equal(valueOf(text, 'relance_metrics_database_up', { read: 'job_queue' }), 0);
+    assert.equal(valueOf(text, 'relance_metrics_database_up', { read: 'webhook_deliveries' }), 0);
     assert.deepEqual(samplesOf(text, 'relance_job_queue_jobs'), []);
+    assert.deepEqual(samplesOf(text, 'relance_webhook_deliveries'), []);
     assert.equal(valueOf(text, 'relance_db_pool_max_connections', { pool: 'api' }), 1);
     assert.ok(samplesOf(text, 'process_resident_memory_bytes').length === 1);
     assert.equal(valueOf(text, 'relance_webhook_delivery_attempts_total', { outcome: 'delivered' }), 0);
@@ -251,7 +292,8 @@ describe('a database that cannot be reached', () => {
     const hanging = await buildApp({ pool, keys, logger: silent, storage: await testStore(keys), metricsToken: TOKEN });
     after(() => hanging.close());
     const text = await scrape(hanging);
-    assert.equal(valueOf(text, 'relance_metrics_database_up'), 0);
+    assert.deepEqual(samplesOf(text, 'relance_metrics_database_up').map((sample) => sample.value), [0, 0]);
+    assert.deepEqual(samplesOf(text, 'relance_job_queue_jobs'), []);
     assert.deepEqual(samplesOf(text, 'relance_webhook_deliveries'), []);
     assert.ok(samplesOf(text, 'nodejs_eventloop_lag_seconds').length === 1);
   });
