@@ -1,9 +1,9 @@
 /**
  * The request log, as the production logger (src/logger.ts) writes it from a real app: one line
  * per request with its request id, client id, route pattern, status and duration; and nowhere
- * in the whole log a secret (client secret, access token, tracking token, metrics token) or a
- * debtor's personal data (names, phone, email, notes), whether sent in a body, a query string
- * or a header, on a 2xx, a 4xx or a 500.
+ * in the whole log a secret (client secret, access token, webhook signing secret, tracking token,
+ * metrics token) or a debtor's personal data (names, phone, email, notes), whether sent in a
+ * body, a query string or a header, on a 2xx, a 4xx or a 500.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -90,6 +90,9 @@ test('one line per request with its fields, and no secret or personal data anywh
   await send({ method: 'GET', url: `${API}/debts?status=${encodeURIComponent(EMAIL)}&lastname=${LASTNAME}&phone=${encodeURIComponent(PHONE_E164)}`, headers: auth }, `${API}/debts`, 400, true);
   await send({ method: 'GET', url: `${API}/debts/${debtId}?email=${encodeURIComponent(EMAIL)}`, headers: auth }, `${API}/debts/:id`, 200, true);
 
+  const subscribed = await send({ method: 'POST', url: `${API}/webhooks`, headers: auth, payload: { url: 'https://receiver.example.com/hook', events: ['debt.created'] } }, `${API}/webhooks`, 201, true);
+  const signingSecret: string = subscribed.json().data.secret;
+  assert.match(signingSecret, /^whsec_/);
   const followup = await send({ method: 'POST', url: `${API}/followups`, headers: auth, payload: { debt_id: debtId, type: 'email', status: 'sent', notes: NOTES, phone_number_used: PHONE_E164 } }, `${API}/followups`, 201, true);
   const followupId: string = followup.json().data.id;
   await send({ method: 'PATCH', url: `${API}/followups/${followupId}`, headers: auth, payload: { summary: `Spoke with ${FIRSTNAME} ${LASTNAME}`, notes: NOTES } }, `${API}/followups/:id`, 200, true);
@@ -130,7 +133,7 @@ test('one line per request with its fields, and no secret or personal data anywh
 
   const all = log.text();
   const secrets = {
-    'client secret': client.client_secret, 'access token': token, 'Basic credentials': basic.slice('Basic '.length), 'tracking token': trackingToken,
+    'client secret': client.client_secret, 'access token': token, 'webhook signing secret': signingSecret, 'webhook secret (base64)': signingSecret.slice('whsec_'.length), 'Basic credentials': basic.slice('Basic '.length), 'tracking token': trackingToken,
     'metrics token': METRICS_TOKEN, firstname: FIRSTNAME, lastname: LASTNAME, email: EMAIL, 'email (URL-encoded)': encodeURIComponent(EMAIL),
     phone: PHONE, 'phone (E.164)': PHONE_E164, 'phone digits': '698765432', notes: 'Ottoline',
   };
