@@ -3,6 +3,7 @@ import { TokenSealer } from './auth/access-token.js';
 import { ClientStates } from './auth/client-states.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import type { Pool } from './db/pool.js';
+import type { Metrics } from './ops/metrics.js';
 import { IdCodec } from './security/encrypted-id.js';
 import type { Keys } from './security/keys.js';
 import type { BlobStore } from './storage/blob-store.js';
@@ -35,6 +36,8 @@ export interface AppContext {
   media: MediaContext;
   /** What subscription URLs may be (WEBHOOK_ALLOW_HTTP, OUTBOUND_ALLOW). */
   webhooks: WebhookUrlRules;
+  /** Prometheus metrics of this app: features count through its methods (src/ops/metrics.ts). */
+  metrics: Metrics;
 }
 
 export interface MediaContext {
@@ -53,6 +56,7 @@ export interface ContextSettings {
   storage: BlobStore;
   media: MediaContext;
   webhooks: WebhookUrlRules;
+  metrics: Metrics;
 }
 
 export function createAppContext(pool: Pool, keys: Keys, log: Logger, settings: ContextSettings): AppContext {
@@ -62,5 +66,6 @@ export function createAppContext(pool: Pool, keys: Keys, log: Logger, settings: 
     pool, keys, log, ids: new IdCodec(keys.ids), sealer, clientStates, tokens: new TokenVerifier(sealer, clientStates),
     publicUrl: settings.publicUrl, paymentAttributionDays: settings.paymentAttributionDays, storage: settings.storage, media: settings.media,
     webhooks: settings.webhooks,
+    metrics: settings.metrics,
   };
 }

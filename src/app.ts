@@ -26,6 +26,8 @@ import { JSON_BODY_LIMIT, registerJsonParser } from './http/json-body.js';
 import { DOCS_OPTIONS, openApiOptions } from './http/openapi.js';
 import { requestId } from './http/request-id.js';
 import { validatorCompiler } from './http/validation.js';
+import { Metrics } from './ops/metrics.js';
+import { countRequests, metricsRoutes } from './ops/metrics-routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { trackingRoutes } from './tracking/routes.js';
@@ -36,7 +38,7 @@ import type { WebhookUrlRules } from './webhooks/rules.js';
 import { webhookRoutes } from './webhooks/routes.js';
 
 export const API_PREFIX = '/external-api/v1';
-const PROBES = new Set(['/health', '/ready']);
+const PROBES = new Set(['/health', '/ready', '/metrics']);
 
 export interface AppDependencies {
   pool: Pool;
@@ -58,6 +60,10 @@ export interface AppDependencies {
   media?: MediaSettings;
   /** WEBHOOK_ALLOW_HTTP and OUTBOUND_ALLOW: what subscription URLs may be; default https to public addresses. */
   webhooks?: WebhookUrlRules;
+  /** The process's metrics, when shared with its worker; else the app makes its own. */
+  metrics?: Metrics;
+  /** METRICS_TOKEN: GET /metrics is served on this app's port only with it (else 404). */
+  metricsToken?: string;
 }
 
 /** Builds the HTTP application from its parts; listening is the caller's business. */
@@ -66,6 +72,7 @@ export async function buildApp({
   clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS, publicUrl = 'http://127.0.0.1:3000',
   paymentAttributionDays = DEFAULT_PAYMENT_ATTRIBUTION_DAYS, storage, media = DEFAULT_MEDIA,
   webhooks = { allowHttp: false, allow: AllowList.EMPTY },
+  metrics = new Metrics(pool, logger), metricsToken,
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -113,7 +120,8 @@ export async function buildApp({
   });
   // Shed load early: a request that would only queue behind a full pool answers 503 now rather
   // than 503 (or worse) after waiting, and the queue stays short for everyone else.
-  // The probes answer in their own format, and /ready must say what the database does.
+  // The probes answer in their own format, /ready must say what the database does, and /metrics
+  // must show an overload rather than be shed by it.
   app.addHook('onRequest', async (request) => {
     if (pool.waitingCount >= databaseQueueLimit && !PROBES.has(request.routeOptions.url ?? '')) throw errors.serviceUnavailable('busy');
   });
@@ -133,18 +141,21 @@ export async function buildApp({
   });
 
   limitClientConcurrency(app, http.clientConcurrency);
+  metrics.watchPool('api', pool);
+  countRequests(app, metrics);
 
   await app.register(swagger, openApiOptions());
   await app.register(swaggerUi, DOCS_OPTIONS);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const context = createAppContext(pool, keys, logger, {
-    clientStateTtlMs, publicUrl, paymentAttributionDays, storage, media: { ...media, ownUrlPrefix: `${publicUrl}/media/` }, webhooks,
+    clientStateTtlMs, publicUrl, paymentAttributionDays, storage, media: { ...media, ownUrlPrefix: `${publicUrl}/media/` }, webhooks, metrics,
   });
   await context.clientStates.listen();
   app.addHook('onClose', () => context.clientStates.close());
   // One line per feature: removing a feature is removing its folder and its line.
   await app.register(opsRoutes, context);
+  if (metricsToken) await app.register(metricsRoutes, { metrics, token: metricsToken });
   await app.register(tokenRoutes, context);
   await app.register(followupRoutes, { prefix: API_PREFIX, ...context });
   await app.register(debtRoutes, { prefix: API_PREFIX, ...context });

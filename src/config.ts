@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { AllowList } from './net/allow-list.js';
 
@@ -95,6 +96,15 @@ export interface MediaSettings {
   urlTtlSeconds: number;
 }
 
+/** GET /metrics: on the API's port behind a bearer token, and/or on a listener of its own. */
+export interface MetricsSettings {
+  /** METRICS_TOKEN: when set, the API's port serves /metrics to `Authorization: Bearer <token>`; else it answers 404 there. */
+  token: string | undefined;
+  /** METRICS_PORT: when set, /metrics is also served, without a token, on METRICS_HOST:METRICS_PORT (`relance worker` too). */
+  port: number | undefined;
+  host: string;
+}
+
 export const MEBIBYTE = 1024 * 1024;
 
 /** Webhook subscriptions and their delivery (SPEC §9). */
@@ -142,6 +152,7 @@ export interface Config {
   storage: StorageSettings;
   media: MediaSettings;
   webhooks: WebhookSettings;
+  metrics: MetricsSettings;
 }
 
 export class ConfigError extends Error {
@@ -242,9 +253,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryWindowMs: integer('WEBHOOK_RETRY_WINDOW_HOURS', 24, 1, 30 * 24) * HOUR_MS,
       disableAfterMs: integer('WEBHOOK_DISABLE_AFTER_DAYS', 3, 1, 365) * 24 * HOUR_MS,
     },
+    metrics: {
+      token: env.METRICS_TOKEN || undefined,
+      port: env.METRICS_PORT ? integer('METRICS_PORT', 0, 0, 65535) : undefined,
+      host: env.METRICS_HOST || '127.0.0.1',
+    },
   };
+  problems.push(...metricsProblems(env, config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+// A bearer token's characters (RFC 6750 b64token), long enough not to be guessed.
+const METRICS_TOKEN = /^[A-Za-z0-9._~+/-]{32,512}={0,2}$/;
+const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
+
+function metricsProblems(env: NodeJS.ProcessEnv, config: Config): string[] {
+  const problems: string[] = [];
+  const { token, port, host } = config.metrics;
+  if (token !== undefined && !METRICS_TOKEN.test(token)) {
+    problems.push('METRICS_TOKEN must be 32 to 512 letters, digits or -._~+/ characters (generate one with `openssl rand -hex 32`)');
+  }
+  if (env.METRICS_HOST && port === undefined) problems.push('METRICS_HOST is set but METRICS_PORT is not: set METRICS_PORT to serve /metrics on a listener of its own');
+  if (env.METRICS_HOST && isIP(host) === 0 && !HOST_NAME.test(host)) problems.push('METRICS_HOST must be an IP address or a host name (127.0.0.1, 0.0.0.0, ::1, localhost)');
+  if (port !== undefined && port !== 0 && port === config.port) problems.push(`METRICS_PORT must differ from PORT (both are ${port})`);
+  return problems;
 }
 
 const S3_VARIABLES = ['S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'];

@@ -1,6 +1,8 @@
 import type { Config } from './config.js';
 import { startProcessWorker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
+import { Metrics } from './ops/metrics.js';
+import { listenMetrics, type MetricsListener } from './ops/metrics-server.js';
 import { openRuntime } from './runtime.js';
 import { onStopSignal } from './process-signals.js';
 
@@ -13,10 +15,15 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   // A long-running process owns an embedded server rather than borrowing a serve's.
   const runtime = await openRuntime(config, log, { role: 'serve' });
+  const metrics = new Metrics(runtime.db.pool, log);
   let worker;
+  let metricsListener: MetricsListener | undefined;
   try {
-    worker = await startProcessWorker(runtime.db.url, config, log, runtime.storage, runtime.keys);
+    // With no API in this process, METRICS_PORT is the only way to see what its tasks do.
+    if (config.metrics.port !== undefined) metricsListener = await listenMetrics(metrics, { host: config.metrics.host, port: config.metrics.port }, log);
+    worker = await startProcessWorker(runtime.db.url, config, log, runtime.storage, runtime.keys, metrics);
   } catch (error) {
+    await metricsListener?.close();
     await runtime.db.close();
     throw error;
   }
@@ -29,6 +36,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
     const force = setTimeout(() => process.exit(1), 60_000).unref();
     try {
       await worker.stop();
+      await metricsListener?.close();
       await runtime.db.close();
     } finally {
       clearTimeout(force);

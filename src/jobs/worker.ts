@@ -2,6 +2,7 @@ import { Logger, parseCrontab, run, type LogLevel, type Runner } from 'graphile-
 import type { Logger as Pino } from 'pino';
 import type { Config } from '../config.js';
 import { createPool, type Pool } from '../db/pool.js';
+import type { Metrics, WebhookDeliveryOutcome } from '../ops/metrics.js';
 import { StartRefused } from '../start-refused.js';
 import { INGEST_TIMEOUT_MS } from '../followups/ingest-task.js';
 import { IdCodec } from '../security/encrypted-id.js';
@@ -43,10 +44,16 @@ export async function startWorker(pool: Pool, log: Pino, settings: WorkerSetting
   return { stop: () => runner.stop() };
 }
 
+/** A delivery attempt's outcome as the webhook_delivery_attempts metric labels it. */
+const DELIVERY_OUTCOMES: Record<DeliveryOutcome, WebhookDeliveryOutcome> = {
+  delivered: 'delivered', http_error: 'failed_http', network: 'failed_network', timeout: 'timeout', blocked: 'blocked',
+};
+
 /**
  * The worker of a process (`serve`, `relance worker`), on a pool of its own sized for its
  * concurrency (graphile-worker also keeps one connection listening): jobs never take the API's
- * connections. Stopping it drains the running jobs, then closes that pool.
+ * connections. Stopping it drains the running jobs, then closes that pool. Its pool and its
+ * webhook delivery attempts are reported by `metrics`.
  */
 export async function startProcessWorker(
   url: string,
@@ -54,14 +61,15 @@ export async function startProcessWorker(
   log: Pino,
   storage: BlobStore,
   keys: Keys,
-  onDelivery?: (outcome: DeliveryOutcome) => void,
+  metrics: Metrics,
 ): Promise<Worker> {
   const { allowHttp: _allowHttp, ...delivery } = config.webhooks;
   const deps: TaskDeps = {
     storage, maxBytes: config.media.maxBytes, allow: config.outbound.allow, timeoutMs: INGEST_TIMEOUT_MS,
     webhooks: {
       ids: new IdCodec(keys.ids), sealKey: keys.webhooks, storage, allow: config.outbound.allow, delivery,
-      media: { ...config.media, ownUrlPrefix: undefined }, ...(onDelivery && { onDelivery }),
+      media: { ...config.media, ownUrlPrefix: undefined },
+      onDelivery: (outcome) => metrics.webhookDeliveryAttempt(DELIVERY_OUTCOMES[outcome]),
     },
   };
   try {
@@ -70,6 +78,7 @@ export async function startProcessWorker(
     throw new StartRefused(`PURGE_SCHEDULE "${config.worker.purgeSchedule}" is not a cron schedule (minute hour day month weekday, in UTC): ${(error as Error).message}`);
   }
   const pool = createPool(url, config.worker.concurrency + 2, config.database);
+  metrics.watchPool('worker', pool);
   try {
     const worker = await startWorker(pool, log, config.worker, deps);
     return {

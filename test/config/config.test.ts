@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       storage: { driver: 'local', dir: resolve('./data/media') },
       media: DEFAULT_MEDIA,
       webhooks: DEFAULT_WEBHOOKS,
+      metrics: { token: undefined, port: undefined, host: '127.0.0.1' },
     });
   });
 
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
       outbound: { allow: AllowList.EMPTY },
       storage: { driver: 'local', dir: '/var/lib/relance/media' }, media: DEFAULT_MEDIA, webhooks: DEFAULT_WEBHOOKS,
+      metrics: { token: undefined, port: undefined, host: '127.0.0.1' },
     });
 
   test('the background worker can be turned off for API-only processes, and sized', () => {
@@ -79,6 +81,32 @@ describe('loadConfig', () => {
       'WEBHOOK_RETRY_WINDOW_HOURS must be an integer from 1 to 720 (got "0")',
       'WEBHOOK_DISABLE_AFTER_DAYS must be an integer from 1 to 365 (got "1.5")',
     ]);
+  });
+
+  test('/metrics: METRICS_TOKEN, METRICS_PORT and METRICS_HOST are read and checked, never echoing the token', () => {
+    const token = randomBytes(32).toString('hex');
+    assert.deepEqual(loadConfig({ METRICS_TOKEN: token, METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics, { token, port: 9464, host: '0.0.0.0' });
+    assert.deepEqual(loadConfig({ METRICS_PORT: '0' }).metrics, { token: undefined, port: 0, host: '127.0.0.1' });
+    assert.deepEqual(loadConfig({ METRICS_TOKEN: '', METRICS_PORT: '', METRICS_HOST: '' }).metrics, loadConfig({}).metrics);
+    for (const host of ['::1', 'localhost', 'metrics.internal', '10.0.0.7']) assert.equal(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: host }).metrics.host, host);
+    const tokenProblem = 'METRICS_TOKEN must be 32 to 512 letters, digits or -._~+/ characters (generate one with `openssl rand -hex 32`)';
+    for (const bad of ['short', 'x'.repeat(31), `${token} x`, `${token}"`, 'é'.repeat(40), 'x'.repeat(513)]) {
+      assert.deepEqual(problemsOf({ METRICS_TOKEN: bad }), [tokenProblem], bad);
+      assert.ok(!tokenProblem.includes(bad));
+    }
+    assert.equal(loadConfig({ METRICS_TOKEN: `${'A'.repeat(42)}==` }).metrics.token, `${'A'.repeat(42)}==`);
+    for (const port of ['-1', '65536', 'http', '9464.5']) {
+      assert.deepEqual(problemsOf({ METRICS_PORT: port }), [`METRICS_PORT must be an integer from 0 to 65535 (got "${port}")`], port);
+    }
+    assert.deepEqual(problemsOf({ METRICS_PORT: '3000' }), ['METRICS_PORT must differ from PORT (both are 3000)']);
+    assert.deepEqual(problemsOf({ METRICS_HOST: '0.0.0.0' }), [
+      'METRICS_HOST is set but METRICS_PORT is not: set METRICS_PORT to serve /metrics on a listener of its own',
+    ]);
+    for (const host of ['a b', 'http://x', '[::1]', 'x'.repeat(254)]) {
+      assert.deepEqual(problemsOf({ METRICS_PORT: '9464', METRICS_HOST: host }), [
+        'METRICS_HOST must be an IP address or a host name (127.0.0.1, 0.0.0.0, ::1, localhost)',
+      ], host);
+    }
   });
 
   test('PAYMENT_ATTRIBUTION_DAYS is a number of days from 0 to 365', () => {
