@@ -49,15 +49,10 @@ export interface MediaContext {
   ownUrlPrefix: string | undefined;
 }
 
-export interface ContextSettings {
+/** What the context is built from, beside the pool, the keys and the logger. */
+export type ContextSettings = Pick<AppContext, 'publicUrl' | 'paymentAttributionDays' | 'storage' | 'media' | 'webhooks' | 'metrics'> & {
   clientStateTtlMs: number;
-  publicUrl: string;
-  paymentAttributionDays: number;
-  storage: BlobStore;
-  media: MediaContext;
-  webhooks: WebhookUrlRules;
-  metrics: Metrics;
-}
+};
 
 export function createAppContext(pool: Pool, keys: Keys, log: Logger, settings: ContextSettings): AppContext {
   const sealer = new TokenSealer(keys.tokens);

@@ -2,6 +2,7 @@ import type { Lookup } from '../db/lookup.js';
 import type { Queryable } from '../db/pool.js';
 import { enqueue } from '../jobs/queue.js';
 import type { DeliveryStatus } from './schema.js';
+import type { StoredEvent } from './payload.js';
 
 export const DELIVER_TASK = 'deliver_webhooks';
 
@@ -233,19 +234,11 @@ const HEAD = `NOT EXISTS (
   WHERE p.subscription_id = d.subscription_id AND p.subject_type = d.subject_type AND p.subject_id = d.subject_id
     AND p.status = 'pending' AND p.id < d.id)`;
 
-export interface DueDelivery {
+export interface DueDelivery extends StoredEvent {
   id: number;
-  company_id: number;
   subscription_id: number;
   attempts: number;
   created_at: Date;
-  event_id: number;
-  type: string;
-  subject_type: string;
-  subject_id: number;
-  snapshot: Record<string, unknown>;
-  changes: Record<string, { from: unknown; to: unknown }> | null;
-  event_created_at: Date;
   url: string;
   secret: Buffer;
   /** The secret a rotation replaced, while it still signs. */
