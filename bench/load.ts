@@ -1,77 +1,84 @@
-import autocannon from 'autocannon';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH';
+export type Method = 'GET' | 'POST';
 
-/** One request of a target's list; each connection cycles through the list in order. */
+/** One request of a run's list; each connection cycles through the list in order. */
 export interface LoadRequest {
   method: Method;
   path: string;
-  /** JSON body, serialized once before the run. */
-  body?: unknown;
+  /** The body as sent (JSON text). */
+  body?: string;
+  headers?: Record<string, string>;
 }
 
-export interface LoadTarget {
+export interface LoadJob {
   /** http://host:port */
   origin: string;
-  headers: Record<string, string>;
-  requests: LoadRequest[];
-  /** Replace `[<id>]` in each request with a fresh unique id. */
-  uniqueIds: boolean;
-}
-
-export interface LoadOptions {
   connections: number;
   seconds: number;
-  warmupSeconds: number;
+  /** Sent with every request. */
+  headers: Record<string, string>;
+  requests: LoadRequest[];
+  /** Replace `[<id>]` anywhere in a request (headers included) with a fresh unique id. */
+  idReplacement: boolean;
+  /** Reconnect each connection after this many requests (0: never). */
+  reconnectEvery: number;
 }
 
-export interface Measurement {
-  requests_per_second: number;
-  /** Latencies in milliseconds. */
-  p50_ms: number;
-  p99_ms: number;
+export interface LoadResult {
+  /** Completed responses. */
   requests: number;
-  /** Responses that were not 2xx, connection errors and timeouts: each should be 0. */
+  /** Wall-clock duration of the run. */
+  seconds: number;
+  ok_2xx: number;
+  /** Responses that were not 2xx, connection errors and timeouts: each must be 0. */
   non_2xx: number;
   errors: number;
+  timeouts: number;
+  status_codes: Record<string, number>;
+  /** Exact percentiles of every response's latency, in ms. */
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  mean_ms: number;
 }
 
-/**
- * Drives `target` with autocannon after a warm-up (which lets V8 optimise the hot paths and
- * PostgreSQL fill its caches). autocannon runs in a worker thread (`workers: 1`): the load
- * generator has its own event loop, so it never queues behind the server's callbacks on the
- * main thread, though on a 2-core machine both still share the CPUs with PostgreSQL.
- */
-export async function measure(target: LoadTarget, options: LoadOptions): Promise<Measurement> {
-  if (options.warmupSeconds > 0) await run(target, options.connections, options.warmupSeconds);
-  const result = await run(target, options.connections, options.seconds);
-  return {
-    requests_per_second: Math.round(result.requests.total / (result.duration || options.seconds)),
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
-    requests: result.requests.total,
-    non_2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
-}
+const CHILD = fileURLToPath(new URL('./load-child.ts', import.meta.url));
 
-function run(target: LoadTarget, connections: number, seconds: number): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: target.origin,
-        connections,
-        duration: seconds,
-        workers: 1,
-        headers: target.headers,
-        idReplacement: target.uniqueIds,
-        requests: target.requests.map((r) => ({
-          method: r.method,
-          path: r.path,
-          ...(r.body === undefined ? {} : { body: JSON.stringify(r.body), headers: { 'content-type': 'application/json' } }),
-        })),
-      },
-      (error, result) => (error ? reject(error) : resolve(result)),
-    );
-  });
+/** The load generator's process (load-child.ts), driven one run at a time. */
+export class LoadGenerator {
+  private readonly child: ChildProcess;
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve(r: LoadResult): void; reject(e: Error): void }>();
+
+  constructor() {
+    this.child = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (message: { id: number; result?: LoadResult; error?: string }) => {
+      const waiter = this.waiting.get(message.id);
+      this.waiting.delete(message.id);
+      if (message.error !== undefined) waiter?.reject(new Error(`load generator: ${message.error}`));
+      else waiter?.resolve(message.result!);
+    });
+    this.child.on('exit', (code, signal) => {
+      for (const waiter of this.waiting.values()) waiter.reject(new Error(`the load generator exited (${signal ?? code})`));
+      this.waiting.clear();
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  run(job: LoadJob): Promise<LoadResult> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.child.send({ id, job });
+    });
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.disconnect();
+  }
 }

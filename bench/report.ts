@@ -1,76 +1,164 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname } from 'node:path';
-import type { Measurement } from './load.js';
+import type { Machine } from './proc.js';
+
+/** One measured run of one target in one round. */
+export interface Measurement {
+  round: number;
+  /** Position of the target in its round (0 first). */
+  position: number;
+  target: string;
+  requests: number;
+  seconds: number;
+  requests_per_second: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  /** CPU of every PostgreSQL process during the run, divided by the requests answered. */
+  pg_cpu_ms_per_request: number;
+  /** CPU of the server process under test, likewise. */
+  server_cpu_ms_per_request: number;
+  load_generator_cpu_ms_per_request: number;
+  /** Largest VmRSS of the server process sampled during the run. */
+  server_rss_max_mib: number;
+  load_average_1m: number;
+  warmup_requests: number;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface TargetSummary {
+  target: string;
+  requests_per_second: number;
+  p50_ms: number;
+  p99_ms: number;
+  pg_cpu_ms_per_request: number;
+  server_cpu_ms_per_request: number;
+  server_rss_max_mib: number;
+  /** Relance's req/s divided by this target's, round by round (absent for Relance itself). */
+  relance_ratio?: Spread & { per_round: number[] };
+}
 
 export interface ScenarioResult {
   name: string;
-  relance: Measurement;
-  floors: { constant: Measurement; sql: Measurement };
-  /** Relance's req/s divided by each floor's. */
-  ratios: { constant: number; sql: number };
+  connections: number;
+  /** The order the targets ran in, round by round. */
+  rounds: string[][];
+  measurements: Measurement[];
+  summary: TargetSummary[];
 }
 
 export interface Report {
   date: string;
-  machine: { cpus: number; cpu_model: string; memory_gib: number; node: string; postgresql: string };
-  settings: {
-    connections: number;
-    seconds: number;
-    warmup_seconds: number;
-    seeded_followups: number;
-    /** 1-minute load average when the run started: above 1, something else was using the CPUs. */
-    load_average_before: number;
-    load_generator: string;
-  };
+  mode: 'quick' | 'full';
+  machine: Machine & { postgresql: string };
+  load_average_start: number[];
+  load_average_end: number[];
+  settings: Record<string, unknown>;
   scenarios: ScenarioResult[];
+  relance_rss_max_mib: number;
+  duration_seconds: number;
 }
 
-export function machine(postgresql: string): Report['machine'] {
-  return {
-    cpus: availableParallelism(),
-    cpu_model: cpus()[0]?.model.trim() ?? 'unknown',
-    memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    postgresql,
-  };
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export function ratio(relance: Measurement, floor: Measurement): number {
-  return floor.requests_per_second > 0 ? Math.round((relance.requests_per_second / floor.requests_per_second) * 100) / 100 : 0;
+export function spread(values: number[]): Spread {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
-// autocannon records latencies in whole milliseconds.
-const ms = (n: number) => String(Math.round(n));
+/** Per target: medians over the rounds, and the per-round ratios of Relance to it. */
+export function summarize(measurements: Measurement[], targets: string[], relance: string): TargetSummary[] {
+  const of = (target: string) => measurements.filter((m) => m.target === target).sort((a, b) => a.round - b.round);
+  const relanceRuns = of(relance);
+  return targets.map((target) => {
+    const runs = of(target);
+    const med = (pick: (m: Measurement) => number) => median(runs.map(pick));
+    const summary: TargetSummary = {
+      target,
+      requests_per_second: med((m) => m.requests_per_second),
+      p50_ms: med((m) => m.p50_ms),
+      p99_ms: med((m) => m.p99_ms),
+      pg_cpu_ms_per_request: med((m) => m.pg_cpu_ms_per_request),
+      server_cpu_ms_per_request: med((m) => m.server_cpu_ms_per_request),
+      server_rss_max_mib: Math.max(...runs.map((m) => m.server_rss_max_mib)),
+    };
+    if (target !== relance) {
+      const perRound = runs.map((m, i) => relanceRuns[i]!.requests_per_second / m.requests_per_second);
+      summary.relance_ratio = { ...spread(perRound), per_round: perRound };
+    }
+    return summary;
+  });
+}
 
-/** The results as a markdown table, with the machine and settings underneath. */
-export function markdown(report: Report): string {
-  const lines = [
-    '| scenario | server | req/s | p50 (ms) | p99 (ms) | Relance req/s ÷ this |',
-    '|---|---|---:|---:|---:|---:|',
-  ];
-  const row = (scenario: string, server: string, m: Measurement, ratioText: string) =>
-    lines.push(`| ${scenario} | ${server} | ${count(m.requests_per_second)} | ${ms(m.p50_ms)} | ${ms(m.p99_ms)} | ${ratioText} |`);
-  for (const s of report.scenarios) {
-    row(s.name, 'Relance', s.relance, '');
-    row('', 'floor: constant body', s.floors.constant, `${s.ratios.constant.toFixed(2)}×`);
-    row('', 'floor: same SQL', s.floors.sql, `${s.ratios.sql.toFixed(2)}×`);
-  }
-  const { machine: m, settings } = report;
-  lines.push(
-    '',
-    `${m.cpus} × ${m.cpu_model}, ${m.memory_gib} GiB RAM, Node ${m.node}, embedded PostgreSQL ${m.postgresql}; ` +
-      `${settings.connections} connections, ${settings.seconds} s per line after ${settings.warmup_seconds} s of warm-up, ` +
-      `${count(settings.seeded_followups)} seeded followups; ${settings.load_generator}.`,
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const latency = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+const cpu = (n: number) => n.toFixed(3);
+const ratio = (r: Spread | undefined) => (r ? `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : '');
+
+const HEADER = ['scenario', 'conns', 'target', 'req/s', 'PG CPU ms/req', 'server CPU ms/req', 'p50 ms', 'p99 ms', 'max RSS MiB', 'Relance ÷ this (min–max)'];
+const RIGHT = [false, true, false, true, true, true, true, true, true, true];
+
+function rows(report: Report): string[][] {
+  return report.scenarios.flatMap((s) =>
+    s.summary.map((t, i) => [
+      i === 0 ? s.name : '',
+      i === 0 ? String(s.connections) : '',
+      t.target,
+      int(t.requests_per_second),
+      cpu(t.pg_cpu_ms_per_request),
+      cpu(t.server_cpu_ms_per_request),
+      latency(t.p50_ms),
+      latency(t.p99_ms),
+      int(t.server_rss_max_mib),
+      ratio(t.relance_ratio),
+    ]),
   );
-  if (settings.load_average_before > 1) {
-    lines.push(`The machine was busy (load average ${settings.load_average_before} at the start): the numbers are low and noisy.`);
-  }
-  return lines.join('\n');
 }
 
-export async function writeJson(file: string, report: Report): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
+function footer(report: Report): string[] {
+  const m = report.machine;
+  const s = report.settings;
+  const load = (l: number[]) => l.map((n) => n.toFixed(2)).join(' / ');
+  return [
+    `${m.nproc} × ${m.cpu_model}, ${m.memory_gib} GiB RAM, Linux ${m.kernel}, Node ${m.node}, embedded PostgreSQL ${m.postgresql}.`,
+    `Load average (1/5/15 min): ${load(report.load_average_start)} at the start, ${load(report.load_average_end)} at the end.`,
+    `${report.mode} mode: ${int(Number(s.rows))} seeded followups over ${int(Number(s.debts))} debts; ${s.rounds} rotated rounds per scenario, ` +
+      `each target ${s.warmup_seconds} s of warm-up then ${s.seconds} s measured; medians over the rounds; ` +
+      `Relance's largest RSS under load ${int(report.relance_rss_max_mib)} MiB; run took ${int(report.duration_seconds)} s.`,
+  ];
+}
+
+/** A plain-text table for the terminal. */
+export function text(report: Report): string {
+  const table = [HEADER, ...rows(report)];
+  const widths = HEADER.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((cell, c) => (RIGHT[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ');
+  return [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(report).map(line), '', ...footer(report)].join('\n');
+}
+
+/** The same as a Markdown table, for the README's benchmark section. */
+export function markdown(report: Report): string {
+  const line = (r: string[]) => `| ${r.join(' | ')} |`;
+  return [
+    line(HEADER),
+    `|${RIGHT.map((right) => (right ? '---:' : '---')).join('|')}|`,
+    ...rows(report).map(line),
+    '',
+    ...footer(report).map((l) => `${l}  `),
+  ].join('\n') + '\n';
+}
+
+export async function writeResults(jsonFile: string, markdownFile: string, report: Report): Promise<void> {
+  await mkdir(dirname(jsonFile), { recursive: true });
+  await writeFile(jsonFile, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(markdownFile, markdown(report));
 }

@@ -1,243 +1,449 @@
 /**
- * `npm run bench`: a benchmark, never a test. Starts Relance on a fresh embedded PostgreSQL in a
- * temporary DATA_DIR, seeds one company, then measures every scenario of scenarios.ts with
- * autocannon against Relance and against its two floors (bare Fastify routes on a second
- * server in this process: a constant body, and the scenario's SQL), prints the table and writes
- * it to bench/results/latest.json.
+ * `npm run bench`: a benchmark, never a test (nothing here asserts a speed). On one throw-away
+ * embedded PostgreSQL, migrated by `relance migrate` and seeded with one company's followups,
+ * it measures each scenario of scenarios.ts against Relance (`relance serve`, default settings,
+ * `info` logs to a file) and its floors (floor.ts), each server in a process of its own, driven
+ * by autocannon in a process of its own (load-child.ts). Targets are measured in rotated rounds
+ * (A B C, B C A, C A B…), so a disturbance of the shared machine does not always fall on the
+ * same one; the report gives medians, and Relance's ratio to each floor round by round.
  *
- * Settings (environment): BENCH_SECONDS (per measurement, default 10), BENCH_WARMUP_SECONDS
- * (default 3), BENCH_CONNECTIONS (default 64), BENCH_ROWS (seeded followups, default 1,000,000),
- * BENCH_ONLY (comma-separated parts of scenario names, default all), DATABASE_POOL_SIZE.
+ * Settings (environment): BENCH_QUICK=1 (a short run, under 2 minutes), BENCH_ROWS,
+ * BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS (≥ 3), BENCH_CONNECTIONS (comma-separated),
+ * BENCH_ONLY (parts of scenario names, comma-separated), DATABASE_POOL_SIZE (Relance's and each
+ * SQL floor's pool, default 10). Results: bench/results/latest.{json,md}.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import pino from 'pino';
-import { buildApp } from '../src/app.js';
-import { createClient } from '../src/auth/client-service.js';
-import { SCOPES } from '../src/auth/scopes.js';
-import { insertCompany } from '../src/companies/repository.js';
-import { defaultHttpLimits, loadConfig } from '../src/config.js';
-import { startEmbedded } from '../src/db/embedded.js';
-import { migrate } from '../src/db/migrate.js';
-import { createPool, type Pool } from '../src/db/pool.js';
-import { IdCodec } from '../src/security/encrypted-id.js';
-import { deriveKeys, type Keys } from '../src/security/keys.js';
-import { LocalBlobStore } from '../src/storage/local-store.js';
-import { measure, type LoadOptions, type LoadRequest } from './load.js';
-import { machine, markdown, ratio, writeJson, type Report, type ScenarioResult } from './report.js';
-import { SCENARIOS, type Fixture, type Scenario } from './scenarios.js';
-import { sampleFollowupIds, seedDebts, seedFollowups } from './seed.js';
+import { startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
+import { LoadGenerator, type LoadJob, type LoadRequest, type LoadResult } from './load.js';
+import { loadAverage, machine, postgresCpuMs, postmasterPid, processCpuMs, sampleRss } from './proc.js';
+import { summarize, text, writeResults, type Measurement, type Report, type ScenarioResult } from './report.js';
+import { API, DEPTH, OPERATIONS, ROTATION, type Fixture, type Operation, type TargetKind } from './scenarios.js';
+import { seedDebts, seedFollowups } from './seed.js';
+import { cli, freePort, relanceEnv, startFloor, startRelance, type Server } from './servers.js';
 
-const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const DEBTS = 1_000;
-const SAMPLED_FOLLOWUPS = 1_000;
+/** Far above anything a run sends, for when per-client rate limits exist (RATE_LIMIT_*). */
+const UNLIMITED = '1000000000';
+/** Relance's default MAX_REQUESTS_PER_SOCKET: every target's connections are renewed as often. */
+const REQUESTS_PER_CONNECTION = 100;
 
-function setting(name: string, fallback: number, min: number): number {
+const startedAt = Date.now();
+const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
+
+function number(name: string, fallback: number, min: number, integer = true): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`${name} must be an integer >= ${min} (got "${raw}")`);
-  return Number(raw);
+  const value = Number(raw);
+  if (!(integer ? /^\d+$/ : /^\d+(\.\d+)?$/).test(raw) || value < min) {
+    throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'} >= ${min} (got "${raw}")`);
+  }
+  return value;
 }
 
-const load: LoadOptions = {
-  seconds: setting('BENCH_SECONDS', 10, 1),
-  warmupSeconds: setting('BENCH_WARMUP_SECONDS', 3, 0),
-  connections: setting('BENCH_CONNECTIONS', 64, 1),
-};
-const rows = setting('BENCH_ROWS', 1_000_000, 1_000);
-const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+function settings() {
+  const quickFlag = process.env.BENCH_QUICK ?? '';
+  if (!['', '0', '1'].includes(quickFlag)) throw new Error(`BENCH_QUICK must be 1 or 0 (got "${quickFlag}")`);
+  const quick = quickFlag === '1';
+  const connections = (process.env.BENCH_CONNECTIONS || (quick ? '64' : '8,64')).split(',').map((part) => {
+    if (!/^\d+$/.test(part.trim()) || Number(part) < 1) throw new Error(`BENCH_CONNECTIONS must list integers >= 1 (got "${part}")`);
+    return Number(part);
+  });
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const operations = OPERATIONS.filter((o) => !only || only.some((part) => o.name.includes(part)));
+  if (operations.length === 0) throw new Error(`BENCH_ONLY matched no scenario of: ${OPERATIONS.map((o) => o.name).join('; ')}`);
+  return {
+    quick,
+    rows: number('BENCH_ROWS', quick ? 20_000 : 1_000_000, DEPTH + 100),
+    seconds: number('BENCH_SECONDS', quick ? 1 : 5, 0.5, false),
+    warmupSeconds: number('BENCH_WARMUP_SECONDS', quick ? 0.5 : 2, 0, false),
+    rounds: number('BENCH_ROUNDS', 3, 3),
+    connections,
+    operations,
+    poolSize: number('DATABASE_POOL_SIZE', 10, 1),
+  };
+}
 
-const log = (message: string) => console.log(`[bench] ${message}`);
-const slug = (name: string) => name.replace(/\W+/g, '-');
+type Settings = ReturnType<typeof settings>;
 
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups: Array<() => unknown> = [];
 async function cleanup(): Promise<void> {
-  for (const step of cleanups.reverse()) await step().catch(() => {});
+  for (const step of cleanups.reverse()) await Promise.resolve().then(step).catch((error) => log(`cleanup: ${String(error)}`));
   cleanups.length = 0;
 }
 
-type Auth = { authorization: string };
+/** The server, once started, is stopped by the clean-up. */
+async function stopLater(starting: Promise<Server>): Promise<Server> {
+  const server = await starting;
+  cleanups.push(() => server.stop());
+  return server;
+}
 
-async function main(): Promise<number> {
-  const loadBefore = loadavg()[0]!;
-  if (loadBefore > 1) log(`warning: load average ${loadBefore.toFixed(2)} before the run: other processes compete for the CPUs`);
-  const definitions = SCENARIOS.filter((s) => !only || only.some((o) => s.name.includes(o)));
-  if (definitions.length === 0) throw new Error(`BENCH_ONLY matched no scenario of: ${SCENARIOS.map((s) => s.name).join('; ')}`);
+/** A target under test and what it is sent in a scenario. */
+interface Target {
+  name: string;
+  server: Server;
+  requests: LoadRequest[];
+}
 
-  const relance = await startRelance();
-  const { fixture, auth } = await seed(relance);
-  const scenarios: Scenario[] = [];
-  for (const definition of definitions) scenarios.push({ name: definition.name, ...(await definition.prepare(fixture)) });
-  const floorOrigin = await startFloor(scenarios, relance.origin, auth);
+interface Bench {
+  settings: Settings;
+  admin: pg.Pool;
+  postmaster: number;
+  relance: Server;
+  floors: Record<Exclude<TargetKind, 'relance'>, Server>;
+  load: LoadGenerator;
+  fixture: Fixture;
+  token: () => Promise<string>;
+  /** Seeded followups have ids up to this; rows above were created by a scenario. */
+  lastSeededId: string;
+}
 
+async function main(): Promise<void> {
+  const s = settings();
+  const box = machine();
+  const loadStart = loadAverage();
+  console.log(`Relance bench, ${s.quick ? 'quick' : 'full'} mode: nproc ${box.nproc}, ${box.cpu_model}, ${box.memory_gib} GiB, Node ${box.node}; load average ${loadStart.join(' ')}`);
+  if (loadStart[0] > 0.5) log(`warning: load average ${loadStart[0]} before the run: other processes use the CPUs, figures will be noisy`);
+
+  const bench = await prepare(s);
   const results: ScenarioResult[] = [];
-  for (const scenario of scenarios) results.push(await measureScenario(scenario, relance.origin, floorOrigin, auth));
+  for (const operation of s.operations) {
+    for (const connections of s.connections) results.push(await runScenario(bench, operation, connections));
+  }
 
+  const { rows: version } = await bench.admin.query<{ server_version: string }>('SHOW server_version');
   const report: Report = {
     date: new Date().toISOString(),
-    machine: machine(relance.postgresVersion),
+    mode: s.quick ? 'quick' : 'full',
+    machine: { ...box, postgresql: version[0]!.server_version },
+    load_average_start: loadStart,
+    load_average_end: loadAverage(),
     settings: {
-      connections: load.connections,
-      seconds: load.seconds,
-      warmup_seconds: load.warmupSeconds,
-      seeded_followups: rows,
-      load_average_before: Math.round(loadBefore * 100) / 100,
-      load_generator: 'autocannon in a worker thread of the process that serves Relance and the floors',
+      rows: s.rows,
+      debts: DEBTS,
+      rounds: s.rounds,
+      seconds: s.seconds,
+      warmup_seconds: s.warmupSeconds,
+      connections: s.connections,
+      pool_size: s.poolSize,
+      requests_per_connection: REQUESTS_PER_CONNECTION,
+      relance: 'relance serve (node --import tsx src/cli/main.ts serve), LOG_LEVEL default (info) to a file, WORKER on',
+      load_generator: 'autocannon in a child process of its own',
     },
     scenarios: results,
+    relance_rss_max_mib: Math.max(...results.flatMap((r) => r.measurements.filter((m) => m.target === 'Relance').map((m) => m.server_rss_max_mib))),
+    duration_seconds: (Date.now() - startedAt) / 1000,
   };
-  console.log(`\n${markdown(report)}\n`);
-  await writeJson(RESULTS_FILE, report);
-  log(`written to ${RESULTS_FILE}`);
-
-  const failures = results.flatMap((r) => [['Relance', r.relance], ['constant floor', r.floors.constant], ['SQL floor', r.floors.sql]] as const)
-    .filter(([, m]) => m.non_2xx > 0 || m.errors > 0);
-  for (const [server, m] of failures) console.error(`[bench] ${server}: ${m.non_2xx} non-2xx responses, ${m.errors} errors/timeouts`);
-  return failures.length > 0 ? 1 : 0;
+  console.log(`\n${text(report)}\n`);
+  await writeResults(join(RESULTS, 'latest.json'), join(RESULTS, 'latest.md'), report);
+  log(`written to ${join(RESULTS, 'latest.json')} and latest.md`);
 }
 
-interface Relance {
-  origin: string;
-  pool: Pool;
-  /** A second pool with the same settings, for the floor server. */
-  floorPool: Pool;
-  keys: Keys;
-  postgresVersion: string;
+async function prepare(s: Settings): Promise<Bench> {
+  const dir = await mkdtemp(join(tmpdir(), 'relance-bench-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  log('starting an embedded PostgreSQL');
+  const postgres: EmbeddedServer = await startEmbedded(join(dir, 'postgres'), pino({ level: 'warn' }, pino.destination(2)), { role: 'serve' });
+  cleanups.push(() => postgres.stop());
+  const postmaster = postmasterPid(join(dir, 'postgres', 'pg'));
+
+  const env = relanceEnv({
+    DATABASE_URL: postgres.url,
+    RELANCE_SECRET_KEY: randomBytes(32).toString('hex'),
+    DATA_DIR: join(dir, 'relance'),
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+    DATABASE_POOL_SIZE: String(s.poolSize),
+    // One API client drives every connection; Relance's per-client caps (50 requests in flight,
+    // hourly rate limits) are a client's limits, not what is measured.
+    CLIENT_CONCURRENCY_LIMIT: '100000',
+    RATE_LIMIT_READS: UNLIMITED,
+    RATE_LIMIT_WRITES: UNLIMITED,
+  });
+  log('relance migrate, company create, client create');
+  await cli(env, 'migrate');
+  const company = await cli(env, 'company', 'create', '--name', 'Benchmark company');
+  const client = await cli(env, 'client', 'create', '--company', String(company.id), '--scopes', 'followups:read followups:write debts:read', '--name', 'bench');
+
+  const admin = new pg.Pool({ connectionString: postgres.url, max: 2, options: '-c TimeZone=UTC' });
+  cleanups.push(() => admin.end());
+  const { rows: companies } = await admin.query<{ id: string }>('SELECT id FROM companies');
+  if (companies.length !== 1) throw new Error(`expected one company, found ${companies.length}`);
+  const companyId = companies[0]!.id;
+
+  // The servers start while the rows go in: none of them reads followups before it is measured.
+  const floorEnv = { FLOOR_DATABASE_URL: postgres.url, FLOOR_POOL_SIZE: String(s.poolSize), FLOOR_COMPANY_ID: companyId };
+  const servers = Promise.all([
+    stopLater(startRelance(env, join(dir, 'relance.log'))),
+    stopLater(startFloor('floor: PK SELECT', 'select', floorEnv)),
+    stopLater(startFloor('floor: INSERT', 'insert', floorEnv)),
+    stopLater(startFloor('floor: page query', 'list', floorEnv)),
+  ]);
+  let lastSeededId: string;
+  try {
+    lastSeededId = await seed(admin, companyId, s.rows);
+  } finally {
+    // Even if seeding failed: every server that started must be known to the clean-up.
+    await servers.catch(() => {});
+  }
+  const [relance, select, insert, list] = await servers;
+  log(`Relance listening at ${relance.origin} (pid ${relance.pid})`);
+  const token = async () => {
+    const body = { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret };
+    const answer = await call(relance.origin, { method: 'POST', path: '/token', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }, 200);
+    return `Bearer ${(JSON.parse(answer) as { access_token: string }).access_token}`;
+  };
+  const fixture = await gather(relance.origin, await token(), admin, companyId);
+
+  const constants = join(dir, 'constants.json');
+  await writeFile(constants, JSON.stringify(await recordConstants(relance.origin, await token(), fixture)));
+  const constant = await stopLater(startFloor('floor: constant', 'constant', { ...floorEnv, FLOOR_CONSTANTS: constants }));
+  const floors = { constant, select, insert, list };
+  await crossCheck(relance.origin, await token(), floors, fixture);
+
+  const load = new LoadGenerator();
+  cleanups.push(() => load.stop());
+  return { settings: s, admin, postmaster, relance, floors, load, fixture, token, lastSeededId };
 }
 
-/** A fresh embedded PostgreSQL in a temporary DATA_DIR, migrated, and Relance listening on it. */
-async function startRelance(): Promise<Relance> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'relance-bench-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const server = await startEmbedded(dataDir, pino({ level: 'warn' }));
-  cleanups.push(() => server.stop());
-  // Both servers get a pool sized like `relance serve`'s (DATABASE_POOL_SIZE, default 10).
-  const poolSize = loadConfig({ DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE }).databasePoolSize;
-  const pool = createPool(server.url, poolSize);
-  const floorPool = createPool(server.url, poolSize);
-  cleanups.push(() => pool.end(), () => floorPool.end());
-  await migrate(pool);
-  const { rows: version } = await pool.query<{ server_version: string }>('SHOW server_version');
-
-  const keys = deriveKeys(randomBytes(32));
-  // Request logs are written at info level: the benchmark measures the service, not the log sink.
-  // Every connection uses one client's token: the per-client concurrency cap (a 429 past it) is
-  // not what is measured, so it is set above the number of connections. autocannon keeps sending
-  // on a connection the server asked it to close (HTTP clients such as undici reconnect), so the
-  // per-connection request cap is lifted too.
-  const http = { ...defaultHttpLimits(), clientConcurrency: 10_000, maxRequestsPerSocket: 0 };
-  const storage = new LocalBlobStore({ dir: join(dataDir, 'media'), publicUrl: 'http://127.0.0.1', signingKey: keys.media });
-  const app = await buildApp({ pool, keys, logger: pino({ level: 'warn' }), http, storage });
-  cleanups.push(() => app.close());
-  const origin = await app.listen({ host: '127.0.0.1', port: 0 });
-  return { origin, pool, floorPool, keys, postgresVersion: version[0]!.server_version };
-}
-
-/** One company with an API client and its token, DEBTS debts and `rows` followups. */
-async function seed({ origin, pool, floorPool, keys }: Relance): Promise<{ fixture: Fixture; auth: Auth }> {
-  const company = await insertCompany('Benchmark company', pool);
-  const client = await createClient(company.id, { scopes: [...SCOPES] }, keys.secrets, pool);
-  const token = await check(origin, {}, {
-    method: 'POST',
-    path: '/token',
-    body: { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret },
-  }, 200, 'Relance');
-  const auth = { authorization: `Bearer ${(JSON.parse(token) as { access_token: string }).access_token}` };
-
+/** DEBTS debts and `rows` followups of the company; returns the last seeded followup id. */
+async function seed(admin: pg.Pool, companyId: string, rows: number): Promise<string> {
   const started = Date.now();
-  const debtIds = await seedDebts(pool, company.id, DEBTS);
-  await seedFollowups(pool, {
-    companyId: company.id,
+  const debtIds = await seedDebts(admin, Number(companyId), DEBTS);
+  await seedFollowups(admin, {
+    companyId: Number(companyId),
     debtIds,
     count: rows,
     progress: (n) => log(`seeded ${n.toLocaleString('en-US')} / ${rows.toLocaleString('en-US')} followups`),
   });
-  // Fresh statistics and visibility map, as autovacuum would give a table that size in production.
-  await pool.query('VACUUM ANALYZE debts, followups');
-  log(`seeding (indexes and VACUUM ANALYZE included) took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // Fresh statistics and visibility map, as autovacuum would give tables that size in production.
+  await admin.query('VACUUM ANALYZE debts, followups, followup_counts');
+  await admin.query('CHECKPOINT');
+  log(`seeding (indexes, VACUUM ANALYZE included) took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const { rows: last } = await admin.query<{ id: string }>('SELECT max(id)::text AS id FROM followups');
+  return last[0]!.id;
+}
 
-  const fixture: Fixture = {
-    get: async (path) => JSON.parse(await check(origin, auth, { method: 'GET', path }, 200, 'Relance')),
-    pool: floorPool,
-    ids: new IdCodec(keys.ids),
-    companyId: company.id,
-    source: `api:${client.client_id}`,
-    debtIds,
-    followupIds: await sampleFollowupIds(pool, company.id, SAMPLED_FOLLOWUPS),
-  };
-  return { fixture, auth };
+/** One request, outside the measurement: the answer's body, or an error naming what went wrong. */
+async function call(origin: string, request: LoadRequest, status: number): Promise<string> {
+  const response = await fetch(origin + request.path.replaceAll('[<id>]', randomBytes(8).toString('hex')), {
+    method: request.method,
+    headers: Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k, v.replaceAll('[<id>]', randomBytes(8).toString('hex'))])),
+    body: request.body,
+  });
+  const body = await response.text();
+  if (response.status !== status) {
+    throw new Error(`${request.method} ${origin}${request.path} answered ${response.status} instead of ${status}: ${body.slice(0, 500)}`);
+  }
+  return body;
+}
+
+const getJson = async <T>(origin: string, authorization: string, path: string): Promise<T> =>
+  JSON.parse(await call(origin, { method: 'GET', path, headers: { authorization } }, 200)) as T;
+
+interface Page {
+  data: Array<{ id: string; summary: string }>;
+  pagination: { next_cursor?: string | null; total?: number };
 }
 
 /**
- * The floors: bare Fastify (no logger, auth, validation or response schema) on a second port.
- * The constant route answers with Relance's own response to the scenario's first request,
- * recorded here, so both send the same bytes.
+ * Everything the scenarios need, read through Relance's API as a client would see it (public
+ * ids, a real cursor) and matched to internal ids by SQL: the debts, a cursor walk DEPTH rows
+ * deep (100 rows a page), whose every tenth row is a followup to get.
  */
-async function startFloor(scenarios: Scenario[], relanceOrigin: string, auth: Auth): Promise<string> {
-  const floor: FastifyInstance = Fastify({ logger: false });
-  cleanups.push(() => floor.close());
-  for (const scenario of scenarios) {
-    const body = await check(relanceOrigin, auth, scenario.relance[0]!, scenario.status, 'Relance');
-    floor.route({
-      method: scenario.method,
-      url: `/constant/${slug(scenario.name)}`,
-      handler: async (_request, reply) => reply.code(scenario.status).type('application/json; charset=utf-8').send(body),
-    });
-    floor.route({
-      method: scenario.method,
-      url: scenario.sqlFloor.url,
-      handler: async (request, reply) => reply.code(scenario.status).send(await scenario.sqlFloor.handler(request)),
-    });
+async function gather(origin: string, authorization: string, admin: pg.Pool, companyId: string): Promise<Fixture> {
+  const publicDebts = new Map<string, string>();
+  for (let page = 1; publicDebts.size < DEBTS; page++) {
+    const { data } = await getJson<{ data: Array<{ id: string; internal_id: string }> }>(origin, authorization, `${API}/debts?limit=100&page=${page}`);
+    if (data.length === 0) break;
+    for (const debt of data) publicDebts.set(debt.internal_id, debt.id);
   }
-  const origin = await floor.listen({ host: '127.0.0.1', port: 0 });
-  for (const scenario of scenarios) await check(origin, {}, scenario.sqlFloor.requests[0]!, scenario.status, 'the SQL floor');
-  return origin;
+  const { rows: debtRows } = await admin.query<{ id: string; internal_id: string }>('SELECT id::text, internal_id FROM debts WHERE company_id = $1 ORDER BY id', [companyId]);
+  const debts = debtRows.map((d) => ({ id: d.id, publicId: publicDebts.get(d.internal_id)! }));
+  if (debts.some((d) => !d.publicId)) throw new Error('a seeded debt is missing from GET /debts');
+
+  let token = '';
+  const walked: Page['data'] = [];
+  while (walked.length < DEPTH) {
+    const page = await getJson<Page>(origin, authorization, `${API}/followups?limit=100&cursor=${encodeURIComponent(token)}`);
+    if (!page.pagination.next_cursor) throw new Error(`the company holds fewer than ${DEPTH} followups: raise BENCH_ROWS`);
+    token = page.pagination.next_cursor;
+    walked.push(...page.data);
+  }
+  const sample = walked.filter((_, i) => i % Math.max(1, Math.floor(DEPTH / ROTATION)) === 0).slice(0, ROTATION);
+  const last = walked[DEPTH - 1]!;
+  const { rows } = await admin.query<{ id: string; summary: string; at: string }>(
+    'SELECT id::text, summary, activity_at::text AS at FROM followups WHERE company_id = $1 AND summary = ANY($2)',
+    [companyId, [...sample, last].map((row) => row.summary)],
+  );
+  const bySummary = new Map(rows.map((row) => [row.summary, row]));
+  const internal = (summary: string) => {
+    const row = bySummary.get(summary);
+    if (!row) throw new Error(`no seeded followup has the summary "${summary}"`);
+    return row;
+  };
+  const lastRow = internal(last.summary);
+  return {
+    debts,
+    followups: sample.map((row) => ({ id: internal(row.summary).id, publicId: row.id })),
+    cursor: { token, at: lastRow.at, id: lastRow.id },
+  };
 }
 
-async function measureScenario(scenario: Scenario, relanceOrigin: string, floorOrigin: string, auth: Auth): Promise<ScenarioResult> {
-  const uniqueIds = scenario.uniqueIds ?? false;
-  log(`${scenario.name}: floor with a constant body`);
-  const constantRequest = { ...scenario.relance[0]!, path: `/constant/${slug(scenario.name)}` };
-  const constant = await measure({ origin: floorOrigin, headers: {}, requests: [constantRequest], uniqueIds }, load);
-  log(`${scenario.name}: floor with the same SQL`);
-  const sql = await measure({ origin: floorOrigin, headers: {}, requests: scenario.sqlFloor.requests, uniqueIds }, load);
-  log(`${scenario.name}: Relance`);
-  const relance = await measure({ origin: relanceOrigin, headers: auth, requests: scenario.relance, uniqueIds }, load);
-  return { name: scenario.name, relance, floors: { constant, sql }, ratios: { constant: ratio(relance, constant), sql: ratio(relance, sql) } };
+/** Relance's answer to each operation's first request: what the constant floor sends back. */
+async function recordConstants(origin: string, authorization: string, fixture: Fixture) {
+  const constants: Record<string, { method: string; status: number; body: string }> = {};
+  for (const operation of OPERATIONS) {
+    const [first] = operation.requests('relance', fixture);
+    const body = await call(origin, { ...first!, headers: { ...first!.headers, authorization } }, operation.status);
+    constants[operation.slot] = { method: first!.method, status: operation.status, body };
+  }
+  return constants;
 }
 
-/** One request before the run, so a broken scenario fails loudly instead of measuring errors. */
-async function check(origin: string, headers: Record<string, string>, request: LoadRequest, status: number, what: string): Promise<string> {
-  const response = await fetch(origin + request.path, {
-    method: request.method,
-    headers: { ...headers, ...(request.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: request.body === undefined ? undefined : JSON.stringify(request.body),
-  });
-  const text = await response.text();
-  if (response.status !== status) {
-    throw new Error(`${request.method} ${request.path} on ${what} answered ${response.status} instead of ${status}: ${text.slice(0, 500)}`);
+/** The SQL floors answer what Relance answers (same rows, same page), or the bench stops. */
+async function crossCheck(origin: string, authorization: string, floors: Bench['floors'], fixture: Fixture): Promise<void> {
+  const followup = fixture.followups[0]!;
+  const relanceGet = await getJson<{ data: { summary: string } }>(origin, authorization, `${API}/followups/${followup.publicId}`);
+  const floorGet = await getJson<{ summary: string }>(floors.select.origin, authorization, `/followups/${followup.id}`);
+  const summaries = (page: { data: Array<{ summary: string }> }) => page.data.map((row) => row.summary).join('\n');
+  const relanceFirst = await getJson<Page>(origin, authorization, `${API}/followups`);
+  const floorFirst = await getJson<Page & { total: number }>(floors.list.origin, authorization, '/followups');
+  const [cursorRequest] = OPERATIONS.find((o) => o.slot === 'cursor')!.requests('floor', fixture);
+  const relanceDeep = await getJson<Page>(origin, authorization, `${API}/followups?cursor=${encodeURIComponent(fixture.cursor.token)}`);
+  const floorDeep = await getJson<Page>(floors.list.origin, authorization, cursorRequest!.path);
+  const mismatches = [
+    relanceGet.data.summary !== floorGet.summary && 'get: the SELECT floor read another row',
+    summaries(relanceFirst) !== summaries(floorFirst) && 'first page: the floor returned other rows',
+    relanceFirst.pagination.total !== floorFirst.total && 'first page: the floor counted another total',
+    summaries(relanceDeep) !== summaries(floorDeep) && 'cursor page: the floor returned other rows',
+    relanceDeep.data.length !== 20 && 'cursor page: not a full page',
+  ].filter(Boolean);
+  if (mismatches.length > 0) throw new Error(`floors and Relance disagree: ${mismatches.join('; ')}`);
+}
+
+/** Rows created by a scenario removed, dead rows vacuumed, statistics fresh, dirty pages written. */
+async function resetState(bench: Bench): Promise<void> {
+  await bench.admin.query('DELETE FROM followups WHERE id > $1', [bench.lastSeededId]);
+  await bench.admin.query('DELETE FROM idempotency_keys');
+  await bench.admin.query('VACUUM ANALYZE followups, followup_changes, followup_counts, idempotency_keys');
+  await bench.admin.query('CHECKPOINT');
+}
+
+function targetsOf(bench: Bench, operation: Operation): Target[] {
+  const relance = operation.requests('relance', bench.fixture);
+  return [
+    { name: bench.relance.name, server: bench.relance, requests: relance },
+    { name: bench.floors[operation.floor].name, server: bench.floors[operation.floor], requests: operation.requests('floor', bench.fixture) },
+    { name: bench.floors.constant.name, server: bench.floors.constant, requests: relance.map((r) => ({ ...r, path: `/constant/${operation.slot}` })) },
+  ];
+}
+
+/** Round r runs the targets rotated by r: A B C, B C A, C A B, A B C… */
+function rotation<T>(items: T[], round: number): T[] {
+  const k = round % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+async function runScenario(bench: Bench, operation: Operation, connections: number): Promise<ScenarioResult> {
+  const name = operation.name;
+  log(`${name}, ${connections} connections: resetting state`);
+  await resetState(bench);
+  const authorization = await bench.token();
+  const targets = targetsOf(bench, operation);
+  for (const target of targets) await call(target.server.origin, { ...target.requests[0]!, headers: { ...target.requests[0]!.headers, authorization } }, operation.status);
+
+  const measurements: Measurement[] = [];
+  const rounds: string[][] = [];
+  for (let round = 0; round < bench.settings.rounds; round++) {
+    const order = rotation(targets, round);
+    rounds.push(order.map((t) => t.name));
+    for (const [position, target] of order.entries()) {
+      const job: LoadJob = {
+        origin: target.server.origin,
+        connections,
+        seconds: bench.settings.seconds,
+        headers: { authorization },
+        requests: target.requests,
+        idReplacement: operation.idReplacement,
+        reconnectEvery: REQUESTS_PER_CONNECTION,
+      };
+      const m = await measure(bench, target, job);
+      measurements.push({ round, position, ...m });
+      log(`  round ${round + 1}, ${target.name}: ${Math.round(m.requests_per_second)} req/s, p50 ${m.p50_ms.toFixed(2)} ms, p99 ${m.p99_ms.toFixed(2)} ms, PG ${m.pg_cpu_ms_per_request.toFixed(3)} ms/req`);
+    }
   }
-  return text;
+  if (operation.writes) await resetState(bench);
+  return { name, connections, rounds, measurements, summary: summarize(measurements, targets.map((t) => t.name), bench.relance.name) };
+}
+
+/** A run that had any non-2xx answer, error or timeout stops the bench: no ratio over errors. */
+function refuseErrors(target: Target, what: string, result: LoadResult): void {
+  if (result.non_2xx === 0 && result.errors === 0 && result.timeouts === 0 && result.requests > 0) return;
+  throw new Error(
+    `${target.name} (${what}): ${result.non_2xx} non-2xx answers (status codes ${JSON.stringify(result.status_codes)}), ` +
+      `${result.errors} connection errors, ${result.timeouts} timeouts out of ${result.requests} responses: the bench stops, nothing is reported`,
+  );
+}
+
+/**
+ * One measurement: a checkpoint (so a write run never starts with another's dirty pages to
+ * flush), the warm-up (JIT, caches, the pool's connections), then the measured run with CPU
+ * read from /proc before and after, and the server's RSS sampled throughout.
+ */
+async function measure(bench: Bench, target: Target, job: LoadJob): Promise<Omit<Measurement, 'round' | 'position'>> {
+  await bench.admin.query('CHECKPOINT');
+  let warmupRequests = 0;
+  if (bench.settings.warmupSeconds > 0) {
+    const warmup = await bench.load.run({ ...job, seconds: bench.settings.warmupSeconds });
+    refuseErrors(target, 'warm-up', warmup);
+    warmupRequests = warmup.requests;
+  }
+  const pid = target.server.pid;
+  const before = { pg: postgresCpuMs(bench.postmaster), server: processCpuMs(pid), load: processCpuMs(bench.load.pid) };
+  const rss = sampleRss(pid);
+  const result = await bench.load.run(job);
+  const after = { pg: postgresCpuMs(bench.postmaster), server: processCpuMs(pid), load: processCpuMs(bench.load.pid) };
+  const rssMax = rss.stop();
+  refuseErrors(target, 'measured run', result);
+  const perRequest = (ms: number) => ms / result.requests;
+  return {
+    target: target.name,
+    requests: result.requests,
+    seconds: result.seconds,
+    requests_per_second: result.requests / result.seconds,
+    p50_ms: result.p50_ms,
+    p90_ms: result.p90_ms,
+    p99_ms: result.p99_ms,
+    mean_ms: result.mean_ms,
+    pg_cpu_ms_per_request: perRequest(after.pg - before.pg),
+    server_cpu_ms_per_request: perRequest(after.server - before.server),
+    load_generator_cpu_ms_per_request: perRequest(after.load - before.load),
+    server_rss_max_mib: rssMax,
+    load_average_1m: loadAverage()[0],
+    warmup_requests: warmupRequests,
+  };
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    console.error(`[bench] ${signal}: stopping`);
+    log(`${signal}: stopping`);
     void cleanup().finally(() => process.exit(130));
   });
 }
 
 main()
-  .then(async (code) => {
-    await cleanup();
-    process.exit(code);
-  })
-  .catch(async (error) => {
-    console.error(error);
+  .then(cleanup)
+  .then(() => process.exit(0))
+  .catch(async (error: unknown) => {
+    console.error(`[bench] FAILED: ${(error as Error)?.stack ?? String(error)}`);
     await cleanup();
     process.exit(1);
   });

@@ -1,60 +1,45 @@
-import type { FastifyRequest } from 'fastify';
-import { API_PREFIX } from '../src/app.js';
-import type { Pool } from '../src/db/pool.js';
-import { countFollowups, listFollowups, type FollowupFilters, type Keyset, type ListOrder } from '../src/followups/list-repository.js';
-import { findFollowup, insertFollowup, updateFollowup, type FollowupValues } from '../src/followups/repository.js';
-import type { IdCodec } from '../src/security/encrypted-id.js';
-import type { LoadRequest, Method } from './load.js';
-
-/** What the scenarios may use: one seeded company, reached through Relance and directly. */
-export interface Fixture {
-  /** The pool of the floor server (same settings as Relance's own). */
-  pool: Pool;
-  ids: IdCodec;
-  companyId: number;
-  /** History source of Relance's writes with the benchmark's token (`api:<client_id>`). */
-  source: string;
-  /** Internal ids of the company's debts. */
-  debtIds: number[];
-  /** Internal ids of existing followups of the company, spread over the table. */
-  followupIds: number[];
-  /** A GET on Relance's API with the benchmark's token; returns the parsed JSON body. */
-  get(path: string): Promise<unknown>;
-}
-
 /**
- * One benchmarked operation. Relance serves `relance`; the floor server serves the same
- * operation twice more, as bare Fastify routes without auth, validation or response schema:
- * once returning Relance's recorded response as a constant, once running the operation's
- * single SQL statement (through the same repository function Relance calls).
+ * What is measured: each scenario is one Relance operation, the same operation on its SQL floor
+ * (floor.ts), and Relance's recorded response on the constant floor, each target with the
+ * requests it understands. Every target gets the same headers (the bearer token included), so
+ * the bytes each server parses are alike.
  */
-export interface Scenario {
+import type { LoadRequest } from './load.js';
+
+export const API = '/external-api/v1';
+/** Ids a get cycles through: enough that concurrent connections rarely read one row at once. */
+export const ROTATION = 1_000;
+/** How deep the cursor page is (rows before it, newest activity first). */
+export const DEPTH = 10_000;
+
+/** What the scenarios are built from, gathered through Relance's API after seeding (run.ts). */
+export interface Fixture {
+  /** Debts of the benchmark company: internal id (for the floor) and public id (for Relance). */
+  debts: Array<{ id: string; publicId: string }>;
+  /** Seeded followups spread over the table, both ids. */
+  followups: Array<{ id: string; publicId: string }>;
+  /** The cursor Relance gave after row DEPTH, and that row's keyset for the floor. */
+  cursor: { token: string; at: string; id: string };
+}
+
+export type TargetKind = 'relance' | 'constant' | 'select' | 'insert' | 'list';
+
+export interface Operation {
+  /** Short name, also the constant floor's slot. */
+  slot: string;
   name: string;
-  method: Method;
-  /** Status of every Relance response; the first one is checked before the run. */
+  /** The status every response must have. */
   status: number;
-  /** Requests under the API prefix; each connection cycles through the list. */
-  relance: LoadRequest[];
-  /** Replace `[<id>]` in every request with a fresh unique id (autocannon's idReplacement). */
-  uniqueIds?: boolean;
-  sqlFloor: {
-    /** Fastify route URL on the floor server, with params; `requests` must match it. */
-    url: string;
-    requests: LoadRequest[];
-    handler: (request: FastifyRequest) => Promise<unknown>;
-  };
+  /** The SQL floor this operation is compared with. */
+  floor: Exclude<TargetKind, 'relance' | 'constant'>;
+  /** Replace `[<id>]` with a fresh id in every request (one Idempotency-Key per request). */
+  idReplacement: boolean;
+  /** Writes: rows are removed after the scenario. */
+  writes: boolean;
+  requests(kind: 'relance' | 'floor', fixture: Fixture): LoadRequest[];
 }
 
-export interface ScenarioDefinition {
-  name: string;
-  /** Builds the requests (and whatever state they need) once the company is seeded. */
-  prepare(fixture: Fixture): Promise<Omit<Scenario, 'name'>>;
-}
-
-/** Enough distinct ids that concurrent connections rarely read the same row at once. */
-const ROTATION = 1_000;
-
-const CREATE_BODY = {
+const CREATE_FIELDS = {
   type: 'call',
   status: 'scheduled',
   scheduled_at: '2024-01-25T10:00:00Z',
@@ -62,167 +47,67 @@ const CREATE_BODY = {
   notes: 'Customer previously expressed interest in monthly payment schedule',
 } as const;
 
-/** CREATE_BODY as the create route stores it (defaults applied, timestamps parsed). */
-const CREATE_VALUES: FollowupValues = {
-  type: 'call',
-  status: 'scheduled',
-  call_date: null,
-  scheduled_at: new Date('2024-01-25T10:00:00Z'),
-  summary: CREATE_BODY.summary,
-  notes: CREATE_BODY.notes,
-  call_id: null,
-  audio_url: null,
-  duration_ms: null,
-  phone_number_used: null,
-  direction: null,
-  disconnection_reason: null,
-  is_retry: false,
-};
+const JSON_HEADERS = { 'content-type': 'application/json' };
 
-/**
- * One request per row id, the same on both sides: Relance's route (`relancePath`) and the floor's
- * (`/sql/<floor>/:id`), whose handler runs the SQL with the id from the path.
- */
-function perRow(
-  method: Method,
-  status: number,
-  ids: number[],
-  relancePath: (id: number) => string,
-  floor: string,
-  handler: (id: number, body: unknown) => Promise<unknown>,
-  body?: object,
-): Omit<Scenario, 'name'> {
-  return {
-    method,
-    status,
-    relance: ids.map((id) => ({ method, path: `${API_PREFIX}${relancePath(id)}`, ...(body && { body }) })),
-    sqlFloor: {
-      url: `/sql/${floor}/:id`,
-      requests: ids.map((id) => ({ method, path: `/sql/${floor}/${id}`, ...(body && { body }) })),
-      handler: async (request) => handler(Number((request.params as { id: string }).id), request.body),
-    },
-  };
+function creates(fixture: Fixture, kind: 'relance' | 'floor', headers: Record<string, string>): LoadRequest[] {
+  return fixture.debts.map((debt) => ({
+    method: 'POST' as const,
+    path: kind === 'relance' ? `${API}/followups` : '/followups',
+    headers: { ...JSON_HEADERS, ...headers },
+    body: JSON.stringify({ debt_id: kind === 'relance' ? debt.publicId : debt.id, ...CREATE_FIELDS }),
+  }));
 }
 
-const createFollowupScenario: ScenarioDefinition = {
-  name: 'create followup',
-  prepare: async (f) => {
-    const scenario = perRow('POST', 201, f.debtIds.slice(0, ROTATION), () => '/followups', 'create-followup',
-      (debtId) => insertFollowup(f.companyId, debtId, CREATE_VALUES, f.source, f.pool), CREATE_BODY);
-    // Relance is told the debt in the body (encrypted), the floor in the path.
-    scenario.relance = f.debtIds.slice(0, ROTATION).map((id) => ({
-      method: 'POST', path: `${API_PREFIX}/followups`, body: { debt_id: f.ids.encode('debt', id), ...CREATE_BODY },
-    }));
-    return scenario;
+export const OPERATIONS: Operation[] = [
+  {
+    slot: 'get',
+    name: 'get followup',
+    status: 200,
+    floor: 'select',
+    idReplacement: false,
+    writes: false,
+    requests: (kind, f) =>
+      f.followups.map((row) => ({ method: 'GET', path: kind === 'relance' ? `${API}/followups/${row.publicId}` : `/followups/${row.id}` })),
   },
-};
-
-const getFollowupScenario: ScenarioDefinition = {
-  name: 'get followup',
-  prepare: async (f) => perRow('GET', 200, f.followupIds.slice(0, ROTATION), (id) => `/followups/${f.ids.encode('followup', id)}`, 'get-followup',
-    (id) => findFollowup(f.companyId, id, f.pool)),
-};
-
-/**
- * The same read of followups that have a stored recording: GET signs a fresh URL for each (the
- * local driver's HMAC), the cost issue 9 put on the hot path. Other rows than the plain get's.
- */
-const getRecordedFollowupScenario: ScenarioDefinition = {
-  name: 'get followup (with recording)',
-  prepare: async (f) => {
-    const { rows } = await f.pool.query<{ id: number }>(
-      `UPDATE followups SET audio_key = 'audio/' || substr(md5(id::text), 1, 22), audio_content_type = 'audio/mpeg', audio_size = 48000,
-              recording_state = 'stored'
-       WHERE id IN (SELECT id FROM followups WHERE company_id = $1 AND NOT (id = ANY($2::bigint[])) ORDER BY id DESC LIMIT $3)
-       RETURNING id`,
-      [f.companyId, f.followupIds, ROTATION],
-    );
-    return perRow('GET', 200, rows.map((r) => Number(r.id)), (id) => `/followups/${f.ids.encode('followup', id)}`, 'get-recorded-followup',
-      (id) => findFollowup(f.companyId, id, f.pool));
+  {
+    slot: 'create',
+    name: 'create followup',
+    status: 201,
+    floor: 'insert',
+    idReplacement: false,
+    writes: true,
+    requests: (kind, f) => creates(f, kind, {}),
   },
-};
-
-/** A call that ends: the summary differs on every request, so every update changes the row. */
-const UPDATE_BODY = { status: 'no_answer', summary: 'Call ended without an answer ([<id>])' } as const;
-
-const updateFollowupScenario: ScenarioDefinition = {
-  name: 'update followup',
-  prepare: async (f) => ({
-    ...perRow('PUT', 200, f.followupIds.slice(0, ROTATION), (id) => `/followups/${f.ids.encode('followup', id)}`, 'update-followup', (id, body) => {
-      const { status, summary } = body as typeof UPDATE_BODY;
-      return updateFollowup(f.companyId, id, { status, summary }, f.source, f.pool);
-    }, UPDATE_BODY),
-    uniqueIds: true,
-  }),
-};
-
-const NEWEST_FIRST: ListOrder = { column: 'activity_at', descending: true };
-const PAGE = 20;
-
-const listFollowupsScenario: ScenarioDefinition = {
-  name: 'list followups (status filter, first page)',
-  prepare: async (f) => {
-    const filters: FollowupFilters = { statuses: ['no_answer'] };
-    return {
-      method: 'GET',
-      status: 200,
-      relance: [{ method: 'GET', path: `${API_PREFIX}/followups?status=no_answer` }],
-      sqlFloor: {
-        url: '/sql/list-followups',
-        requests: [{ method: 'GET', path: '/sql/list-followups' }],
-        // A page with its total: the two statements the route runs, side by side as it does.
-        handler: async () => {
-          const [rows, total] = await Promise.all([
-            listFollowups(f.companyId, filters, NEWEST_FIRST, { limit: PAGE, offset: 0 }, f.pool),
-            countFollowups(f.companyId, filters, f.pool),
-          ]);
-          return { rows: rows.slice(0, PAGE), total };
-        },
-      },
-    };
+  {
+    slot: 'create-idempotent',
+    name: 'create followup with Idempotency-Key',
+    status: 201,
+    floor: 'insert',
+    idReplacement: true,
+    writes: true,
+    // A fresh key per request (autocannon's id replacement); the floor gets the header too and ignores it.
+    requests: (kind, f) => creates(f, kind, { 'idempotency-key': 'bench-[<id>]' }),
   },
-};
-
-const DEPTH = 10_000;
-
-const deepCursorPageScenario: ScenarioDefinition = {
-  name: `cursor page ${DEPTH.toLocaleString('en-US')} rows deep`,
-  prepare: async (f) => {
-    // Walk to row DEPTH through the API itself, 100 rows a page, to get a real cursor.
-    let cursor = '';
-    let lastId: string | undefined;
-    for (let seen = 0; seen < DEPTH; seen += 100) {
-      const page = (await f.get(`${API_PREFIX}/followups?limit=100&cursor=${encodeURIComponent(cursor)}`)) as {
-        data: Array<{ id: string }>;
-        pagination: { next_cursor: string | null };
-      };
-      if (!page.pagination.next_cursor) throw new Error(`the company holds fewer than ${DEPTH} followups: raise BENCH_ROWS`);
-      cursor = page.pagination.next_cursor;
-      lastId = page.data.at(-1)?.id;
-    }
-    // The floor continues after the same row, found by offset.
-    const [last] = await listFollowups(f.companyId, {}, NEWEST_FIRST, { limit: 1, offset: DEPTH - 1 }, f.pool);
-    if (!last || f.ids.encode('followup', last.id) !== lastId) throw new Error(`row ${DEPTH} differs between the API and the floor`);
-    const after: Keyset = { key: last.sort_key, id: last.id };
-    return {
-      method: 'GET',
-      status: 200,
-      relance: [{ method: 'GET', path: `${API_PREFIX}/followups?cursor=${encodeURIComponent(cursor)}` }],
-      sqlFloor: {
-        url: '/sql/cursor-page',
-        requests: [{ method: 'GET', path: '/sql/cursor-page' }],
-        handler: async () => (await listFollowups(f.companyId, {}, NEWEST_FIRST, { limit: PAGE, after }, f.pool)).slice(0, PAGE),
-      },
-    };
+  {
+    slot: 'list',
+    name: 'list followups, first page',
+    status: 200,
+    floor: 'list',
+    idReplacement: false,
+    writes: false,
+    requests: (kind) => [{ method: 'GET', path: kind === 'relance' ? `${API}/followups` : '/followups' }],
   },
-};
-
-/** The benchmark, in order. Add a scenario by writing its definition and listing it here. */
-export const SCENARIOS: ScenarioDefinition[] = [
-  createFollowupScenario,
-  getFollowupScenario,
-  getRecordedFollowupScenario,
-  updateFollowupScenario,
-  listFollowupsScenario,
-  deepCursorPageScenario,
+  {
+    slot: 'cursor',
+    name: `list followups, cursor page ${DEPTH.toLocaleString('en-US')} rows deep`,
+    status: 200,
+    floor: 'list',
+    idReplacement: false,
+    writes: false,
+    requests: (kind, f) => [
+      kind === 'relance'
+        ? { method: 'GET', path: `${API}/followups?cursor=${encodeURIComponent(f.cursor.token)}` }
+        : { method: 'GET', path: `/followups/after?at=${encodeURIComponent(f.cursor.at)}&id=${f.cursor.id}` },
+    ],
+  },
 ];

@@ -1,26 +1,33 @@
 /**
  * Set-based seeding for the benchmark: one INSERT ... SELECT FROM generate_series per batch, with
  * the secondary indexes rebuilt afterwards, so a million followups take seconds, not a million
- * round trips. Values are derived from the
- * series number (no random()), so two runs seed the same data.
+ * round trips. Values are derived from the series number (no random()), so two runs seed the
+ * same data. Written against the tables (Relance's schema from `relance migrate`), not Relance's
+ * code; the counters of migration 0004 are kept by their triggers as for any insert.
  */
-import type { Queryable } from '../src/db/pool.js';
-import { FOLLOWUP_STATUSES, FOLLOWUP_TYPES } from '../src/followups/schema.js';
+import type pg from 'pg';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+/** The values the followups table's CHECK constraints allow. */
+const STATUSES = ['on_hold', 'scheduled', 'in_progress', 'sent', 'delivered', 'read', 'deal_found',
+  'no_answer', 'deal_not_found', 'bad_behavior', 'failed', 'cancelled'];
+const TYPES = ['call', 'sms', 'email', 'whatsapp', 'voicemail', 'manual_call', 'physical', 'postmail'];
 
 const BATCH = 250_000;
 const DAY_SECONDS = 86_400;
 
-/** `count` debts for the company; returns their internal ids. */
+/** `count` debts for the company (internal_id `bench-debt-<n>`); returns their ids. */
 export async function seedDebts(db: Queryable, companyId: number, count: number): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO debts (company_id, firstname, lastname, email, phone, amount, currency)
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO debts (company_id, firstname, lastname, email, phone, amount, currency, internal_id)
      SELECT $1, 'Debtor', 'No ' || g, 'debtor' || g || '@example.com', '+3361' || lpad(g::text, 7, '0'),
-            (50 + g % 5000)::numeric(14, 2), 'EUR'
+            (50 + g % 5000)::numeric(14, 2), 'EUR', 'bench-debt-' || g
      FROM generate_series(1, $2::int) AS g
      RETURNING id`,
     [companyId, count],
   );
-  return rows.map((r) => r.id);
+  return rows.map((r) => Number(r.id));
 }
 
 export interface FollowupSeed {
@@ -80,19 +87,10 @@ async function insertFollowups(db: Queryable, seed: FollowupSeed): Promise<void>
               created,
               created + interval '1 hour'
        FROM s`,
-      [seed.companyId, start, end, FOLLOWUP_STATUSES, FOLLOWUP_TYPES, now, days, seed.count, seed.debtIds],
+      [seed.companyId, start, end, STATUSES, TYPES, now, days, seed.count, seed.debtIds],
     );
     seed.progress?.(end);
   }
-}
-
-/** Up to `count` followup ids of the company, in an arbitrary (but fixed) spread over the table. */
-export async function sampleFollowupIds(db: Queryable, companyId: number, count: number): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `SELECT id FROM followups WHERE company_id = $1 ORDER BY md5(id::text) LIMIT $2`,
-    [companyId, count],
-  );
-  return rows.map((r) => r.id);
 }
 
 /**
