@@ -29,7 +29,8 @@ export function limitTokenRequests(app: FastifyInstance, { store, settings, onRe
 
   app.addHook('onRequest', async (request, reply) => {
     if (!isTokenRoute(request)) return;
-    const hit = await store.hit(`token:address:${addressKey(request.ip)}`, settings.perAddress, settings.windowSeconds);
+    // A socket already gone has no address: such requests share one budget.
+    const hit = await store.hit(`token:address:${addressKey(request.ip ?? '')}`, settings.perAddress, settings.windowSeconds);
     setBudgetHeaders(reply, settings.perAddress, hit, settings.windowSeconds);
     if (!hit.allowed) refuse(reply, hit, 'from this address');
   });
