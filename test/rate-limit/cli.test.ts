@@ -58,7 +58,7 @@ function assertUsage(result: CliResult, message: RegExp): void {
   assert.match(result.stderr, message);
 }
 
-describe('client update', { concurrency: true }, () => {
+describe('client update', () => {
   test('--read-limit and --write-limit set the client\'s own budgets, `default` clears one; the running app follows within moments', TIMEOUT, async () => {
     const client = await newClient();
     assert.deepEqual(await limits(client.bearer), { read: 1_000, write: 500 });
