@@ -159,7 +159,9 @@ export async function buildApp({
   });
   await context.clientStates.listen();
   app.addHook('onClose', () => context.clientStates.close());
-  await installRateLimits(app, { settings: rateLimits, apiPrefix: API_PREFIX, tokens: context.tokens, log: logger });
+  await installRateLimits(app, {
+    settings: rateLimits, apiPrefix: API_PREFIX, tokens: context.tokens, log: logger, onRejected: (bucket) => metrics.rateLimitRejection(bucket),
+  });
   // One line per feature: removing a feature is removing its folder and its line.
   await app.register(opsRoutes, context);
   if (metricsToken) await app.register(metricsRoutes, { metrics, token: metricsToken });

@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { setClientRateLimits } from '../../src/auth/clients-repository.js';
+import { valueOf } from '../helpers/metrics.js';
 import { waitFor } from '../helpers/processes.js';
 import { API_DEFAULTS, assertApiRateLimited, assertWindowEnd, budget, budgetOf, countdown, statusCounts } from '../helpers/rate-limits.js';
 import { API, body, setup, type Tenant } from '../helpers/setup.js';
@@ -200,4 +201,23 @@ describe('a client\'s own budget', () => {
     await waitFor('the default budget again', async () => (budget(await get(tenant, '/followups', app)).limit === 1_000 ? true : undefined), 5_000);
     assert.equal(budget(await app.inject({ method: 'POST', url: `${API}/followups`, headers: tenant.auth, payload: {} })).limit, 9, 'the writes\' own budget stays');
   });
+});
+
+test('every refusal is counted on /metrics by its budget: read, write, token', async () => {
+  const TOKEN = 'm'.repeat(40);
+  const app = await buildApp({
+    pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), storage: ctx.storage, metricsToken: TOKEN,
+    rateLimits: { ...API_DEFAULTS, token: { perClient: 1, perAddress: 1_000, windowSeconds: 60 } },
+  });
+  after(() => app.close());
+  const tenant = await limitedTenant({ read: 1, write: 1 });
+  const statuses = [];
+  for (const method of ['GET', 'GET', 'GET', 'POST', 'POST'] as const) {
+    statuses.push((await app.inject({ method, url: `${API}/followups`, headers: tenant.auth, ...(method === 'POST' && { payload: {} }) })).statusCode);
+  }
+  const credentials = { grant_type: 'client_credentials', client_id: tenant.clientId, client_secret: tenant.clientSecret };
+  for (let i = 0; i < 2; i++) statuses.push((await app.inject({ method: 'POST', url: '/token', payload: credentials })).statusCode);
+  assert.deepEqual(statuses, [200, 429, 429, 400, 429, 200, 429]);
+  const text = (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } })).body;
+  assert.deepEqual(['read', 'write', 'token'].map((bucket) => valueOf(text, 'relance_rate_limit_rejections_total', { bucket })), [2, 1, 1]);
 });
