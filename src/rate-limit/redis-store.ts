@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CounterStore, Hit, MemoryCounterStore } from './counter-store.js';
 
@@ -62,6 +62,8 @@ export class RedisCounterStore implements CounterStore {
 
   /** Connects (waiting at most `timeoutMs`); an unreachable Redis is a warning, and connecting goes on in the background. */
   static async open(url: string, timeoutMs: number, fallback: MemoryCounterStore, log: Logger): Promise<RedisCounterStore> {
+    // Loaded only when REDIS_URL is set: every command and every serve without it starts sooner.
+    const { Redis } = await import('ioredis');
     const redis = new Redis(url, {
       lazyConnect: true,
       // A command is sent now or fails now: nothing waits in a queue for a connection.
