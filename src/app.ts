@@ -7,8 +7,8 @@ import type { TokenClaims } from './auth/access-token.js';
 import { createAppContext } from './app-context.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import {
-  DEFAULT_CLIENT_STATE_TTL_MS, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_PAYMENT_ATTRIBUTION_DAYS, defaultHttpLimits, type HttpLimits,
-  type MediaSettings,
+  DEFAULT_CLIENT_STATE_TTL_MS, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_PAYMENT_ATTRIBUTION_DAYS, DEFAULT_RATE_LIMITS, defaultHttpLimits,
+  type HttpLimits, type MediaSettings, type RateLimitSettings,
 } from './config.js';
 import type { Pool } from './db/pool.js';
 import { debtRoutes } from './debts/routes.js';
@@ -30,6 +30,7 @@ import { Metrics } from './ops/metrics.js';
 import { countRequests, metricsRoutes } from './ops/metrics-routes.js';
 import { opsRoutes } from './ops/routes.js';
 import { paymentRoutes } from './payments/routes.js';
+import { installRateLimits } from './rate-limit/limits.js';
 import { trackingRoutes } from './tracking/routes.js';
 import type { Keys } from './security/keys.js';
 import type { BlobStore } from './storage/blob-store.js';
@@ -64,6 +65,10 @@ export interface AppDependencies {
   metrics?: Metrics;
   /** METRICS_TOKEN: GET /metrics is served on this app's port only with it (else 404). */
   metricsToken?: string;
+  /** Per-client budgets and the token endpoints' limits (RATE_LIMIT_*, REDIS_URL). */
+  rateLimits?: RateLimitSettings;
+  /** TRUST_PROXY: the proxies whose X-Forwarded-For gives the client's address. */
+  trustProxy?: string[];
 }
 
 /** Builds the HTTP application from its parts; listening is the caller's business. */
@@ -72,7 +77,7 @@ export async function buildApp({
   clientStateTtlMs = DEFAULT_CLIENT_STATE_TTL_MS, publicUrl = 'http://127.0.0.1:3000',
   paymentAttributionDays = DEFAULT_PAYMENT_ATTRIBUTION_DAYS, storage, media = DEFAULT_MEDIA,
   webhooks = { allowHttp: false, allow: AllowList.EMPTY },
-  metrics = new Metrics(pool, logger), metricsToken,
+  metrics = new Metrics(pool, logger), metricsToken, rateLimits = DEFAULT_RATE_LIMITS, trustProxy = [],
 }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -94,6 +99,7 @@ export async function buildApp({
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: onFrameworkError,
     clientErrorHandler: onClientError,
+    trustProxy: trustProxy.length > 0 ? trustProxy : false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Fastify parses text/plain by default; the API speaks JSON, so any other body is a 415.
@@ -153,6 +159,9 @@ export async function buildApp({
   });
   await context.clientStates.listen();
   app.addHook('onClose', () => context.clientStates.close());
+  await installRateLimits(app, {
+    settings: rateLimits, apiPrefix: API_PREFIX, tokens: context.tokens, log: logger, onRejected: (bucket) => metrics.rateLimitRejection(bucket),
+  });
   // One line per feature: removing a feature is removing its folder and its line.
   await app.register(opsRoutes, context);
   if (metricsToken) await app.register(metricsRoutes, { metrics, token: metricsToken });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { AllowList } from './net/allow-list.js';
+import { AllowList, isAddressOrRange } from './net/allow-list.js';
 
 /** Every socket and request is timed out, and connections are capped (README, "Production"). */
 export interface HttpLimits {
@@ -105,6 +105,33 @@ export interface MetricsSettings {
   host: string;
 }
 
+/**
+ * Per-client budgets of the API (SPEC §10) and of the token endpoints, in fixed windows aligned
+ * on the clock (a window of 3600 s runs from one full hour to the next).
+ */
+export interface RateLimitSettings {
+  /** GET and HEAD requests one API client may make per window, unless the client has its own. */
+  reads: number;
+  /** Every other request, counted apart from the reads. */
+  writes: number;
+  windowSeconds: number;
+  /** POST /token, /token/revoke and /token/introspect: attempts per client id and per remote address. */
+  token: { perClient: number; perAddress: number; windowSeconds: number };
+  /** Shared counters for several processes; in this process's memory when absent. */
+  redisUrl: string | undefined;
+  /** Every Redis command (and connecting) gives up after this; the request is then counted in memory. */
+  redisTimeoutMs: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  reads: 1_000,
+  writes: 500,
+  windowSeconds: 3_600,
+  token: { perClient: 20, perAddress: 60, windowSeconds: 60 },
+  redisUrl: undefined,
+  redisTimeoutMs: 500,
+};
+
 export const MEBIBYTE = 1024 * 1024;
 
 /** Webhook subscriptions and their delivery (SPEC §9). */
@@ -153,6 +180,9 @@ export interface Config {
   media: MediaSettings;
   webhooks: WebhookSettings;
   metrics: MetricsSettings;
+  rateLimits: RateLimitSettings;
+  /** Addresses and CIDR ranges of the proxies whose X-Forwarded-For names the client's address; none by default. */
+  trustProxy: string[];
 }
 
 export class ConfigError extends Error {
@@ -258,6 +288,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: env.METRICS_PORT ? integer('METRICS_PORT', 0, 0, 65535) : undefined,
       host: env.METRICS_HOST || '127.0.0.1',
     },
+    rateLimits: rateLimitSettings(env, integer, problems),
+    trustProxy: proxyAddresses(env.TRUST_PROXY ?? '', problems),
   };
   problems.push(...metricsProblems(env, config));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -278,6 +310,36 @@ function metricsProblems(env: NodeJS.ProcessEnv, config: Config): string[] {
   if (env.METRICS_HOST && isIP(host) === 0 && !HOST_NAME.test(host)) problems.push('METRICS_HOST must be an IP address or a host name (127.0.0.1, 0.0.0.0, ::1, localhost)');
   if (port !== undefined && port !== 0 && port === config.port) problems.push(`METRICS_PORT must differ from PORT (both are ${port})`);
   return problems;
+}
+
+type IntegerReader = (name: string, fallback: number, min: number, max: number) => number;
+
+const MAX_BUDGET = 1_000_000_000;
+
+function rateLimitSettings(env: NodeJS.ProcessEnv, integer: IntegerReader, problems: string[]): RateLimitSettings {
+  const defaults = DEFAULT_RATE_LIMITS;
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\/[^/]/.test(redisUrl)) problems.push('REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379');
+  return {
+    reads: integer('RATE_LIMIT_READS', defaults.reads, 1, MAX_BUDGET),
+    writes: integer('RATE_LIMIT_WRITES', defaults.writes, 1, MAX_BUDGET),
+    windowSeconds: integer('RATE_LIMIT_WINDOW_SECONDS', defaults.windowSeconds, 1, 86_400),
+    token: {
+      perClient: integer('RATE_LIMIT_TOKEN_PER_CLIENT', defaults.token.perClient, 1, MAX_BUDGET),
+      perAddress: integer('RATE_LIMIT_TOKEN_PER_ADDRESS', defaults.token.perAddress, 1, MAX_BUDGET),
+      windowSeconds: integer('RATE_LIMIT_TOKEN_WINDOW_SECONDS', defaults.token.windowSeconds, 1, 86_400),
+    },
+    redisUrl,
+    redisTimeoutMs: integer('REDIS_TIMEOUT_MS', defaults.redisTimeoutMs, 10, 60_000),
+  };
+}
+
+/** TRUST_PROXY: `10.0.0.0/8, 127.0.0.1` (no host names: they would be resolved on every request). */
+function proxyAddresses(text: string, problems: string[]): string[] {
+  const entries = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const bad = entries.filter((entry) => !isAddressOrRange(entry));
+  for (const entry of bad) problems.push(`TRUST_PROXY: "${entry.slice(0, 60)}" is not an IP address or a CIDR range`);
+  return bad.length > 0 ? [] : entries;
 }
 
 const S3_VARIABLES = ['S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'];

@@ -23,6 +23,7 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     pool: runtime.db.pool, keys: runtime.keys, logger: log, http: config.http, databaseQueueLimit: config.database.queueLimit,
     clientStateTtlMs: config.clientStateTtlMs, paymentAttributionDays: config.paymentAttributionDays, storage: runtime.storage, media: config.media,
     webhooks: { allowHttp: config.webhooks.allowHttp, allow: config.outbound.allow },
+    rateLimits: config.rateLimits, trustProxy: config.trustProxy,
     publicUrl: config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
     metrics, metricsToken: config.metrics.token,
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Queryable } from '../db/pool.js';
+import { transaction, type Pool, type Queryable } from '../db/pool.js';
 import { generateSecret, hashSecret } from '../security/secrets.js';
-import { insertClient, replaceClientSecret, setClientScopes, type ClientRow } from './clients-repository.js';
+import { insertClient, replaceClientSecret, setClientRateLimits, setClientScopes, type ClientRow } from './clients-repository.js';
 import { SCOPES, isScope, type Scope } from './scopes.js';
 
 export interface NewClient {
@@ -35,12 +35,27 @@ export async function rotateClientSecret(clientId: string, pepper: Buffer, db: Q
   return row && { client_id: row.client_id, client_secret: secret };
 }
 
-/** Replaces the client's scopes; taking one away ends its live tokens (it gets new ones). */
-export async function changeClientScopes(clientId: string, scopes: string[], db: Queryable): Promise<ClientRow | undefined> {
-  return setClientScopes(clientId, checkScopes(scopes), db);
+export interface ClientChanges {
+  /** New scopes (checked with `checkScopes`); taking one away ends the client's live tokens. */
+  scopes?: Scope[];
+  /** Rate-limit budgets per window: a number, null for the defaults, undefined to leave it. */
+  readLimit?: number | null;
+  writeLimit?: number | null;
 }
 
-function checkScopes(requested: string[]): Scope[] {
+/** Changes a client's scopes and budgets at once (in one transaction); undefined when there is no such client. */
+export async function changeClient(clientId: string, changes: ClientChanges, pool: Pool): Promise<ClientRow | undefined> {
+  return transaction(pool, async (tx) => {
+    let row = changes.scopes ? await setClientScopes(clientId, changes.scopes, tx) : undefined;
+    if (changes.readLimit !== undefined || changes.writeLimit !== undefined) {
+      row = await setClientRateLimits(clientId, { read: changes.readLimit, write: changes.writeLimit }, tx);
+    }
+    return row;
+  });
+}
+
+/** The scopes asked for, without repeats; an unknown one or none at all is an error saying so. */
+export function checkScopes(requested: string[]): Scope[] {
   const unknown = requested.filter((s) => !isScope(s));
   if (unknown.length > 0) throw new Error(`Unknown scope(s): ${unknown.join(', ')}. Valid scopes: ${SCOPES.join(', ')}`);
   if (requested.length === 0) throw new Error('A client needs at least one scope');

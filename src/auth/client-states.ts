@@ -9,11 +9,12 @@ const RECONNECT_MS = 1_000;
 
 /**
  * What each API process knows of its clients' state (disabled, scopes, token epoch, revoked
- * tokens), so that checking a token costs no database round trip: a client is read at most once
- * per `ttlMs` per process. Every change of a client is announced by a trigger (migration 0008)
- * and drops that client's entry at commit, so a disabled client's tokens stop within
- * milliseconds; should the announcement be missed (the listening connection lost), an entry is
- * never older than `ttlMs`, and a reconnect drops them all.
+ * tokens, rate-limit budgets), so that checking a token costs no database round trip: a client
+ * is read at most once per `ttlMs` per process. Every change of a client is announced by a
+ * trigger (migration 0008) and drops that client's entry at commit, so a disabled client's
+ * tokens stop (and a new budget applies) within milliseconds; should the announcement be missed
+ * (the listening connection lost), an entry is never older than `ttlMs`, and a reconnect drops
+ * them all.
  */
 export class ClientStates {
   private readonly entries = new Map<number, { state: ClientState | undefined; expires: number }>();

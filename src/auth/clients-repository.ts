@@ -10,10 +10,13 @@ export interface ClientRow {
   scopes: Scope[];
   disabled_at: Date | null;
   token_epoch: number;
+  /** Requests per rate-limit window; null: the processes' defaults. */
+  read_limit: number | null;
+  write_limit: number | null;
   created_at: Date;
 }
 
-const COLUMNS = 'id, company_id, client_id, secret_hash, name, scopes, disabled_at, token_epoch, created_at';
+const COLUMNS = 'id, company_id, client_id, secret_hash, name, scopes, disabled_at, token_epoch, read_limit, write_limit, created_at';
 
 export async function insertClient(
   companyId: number,
@@ -48,17 +51,25 @@ export interface ClientState {
   epoch: number;
   /** Ids of its revoked tokens not yet expired. */
   revoked: ReadonlySet<string>;
+  /** Its own rate-limit budgets; null: the defaults. */
+  readLimit: number | null;
+  writeLimit: number | null;
 }
 
 export async function clientState(clientRowId: number, db: Queryable): Promise<ClientState | undefined> {
-  const { rows } = await db.query<{ company_id: number; disabled: boolean; scopes: Scope[]; token_epoch: number; revoked: string[] }>(
-    `SELECT c.company_id, c.disabled_at IS NOT NULL AS disabled, c.scopes, c.token_epoch,
+  const { rows } = await db.query<{
+    company_id: number; disabled: boolean; scopes: Scope[]; token_epoch: number; revoked: string[]; read_limit: number | null; write_limit: number | null;
+  }>(
+    `SELECT c.company_id, c.disabled_at IS NOT NULL AS disabled, c.scopes, c.token_epoch, c.read_limit, c.write_limit,
             ARRAY(SELECT r.token_id FROM revoked_tokens r WHERE r.client_id = c.id AND r.expires_at > now()) AS revoked
      FROM api_clients c WHERE c.id = $1`,
     [clientRowId],
   );
   const row = rows[0];
-  return row && { companyId: row.company_id, disabled: row.disabled, scopes: row.scopes, epoch: row.token_epoch, revoked: new Set(row.revoked) };
+  return row && {
+    companyId: row.company_id, disabled: row.disabled, scopes: row.scopes, epoch: row.token_epoch, revoked: new Set(row.revoked),
+    readLimit: row.read_limit, writeLimit: row.write_limit,
+  };
 }
 
 /*
@@ -98,6 +109,26 @@ export async function setClientScopes(clientId: string, scopes: Scope[], db: Que
      SET scopes = $2, updated_at = now(), token_epoch = token_epoch + CASE WHEN $2::text[] @> scopes THEN 0 ELSE 1 END
      WHERE client_id = $1 RETURNING ${COLUMNS}`,
     [clientId, scopes],
+  );
+  return rows[0];
+}
+
+/**
+ * Sets the client's own rate-limit budgets: a number, null for the defaults, undefined to leave
+ * one as it is. Tokens live on: a budget is not a permission.
+ */
+export async function setClientRateLimits(
+  clientId: string,
+  limits: { read?: number | null; write?: number | null },
+  db: Queryable,
+): Promise<ClientRow | undefined> {
+  const { rows } = await db.query<ClientRow>(
+    `UPDATE api_clients
+     SET read_limit = CASE WHEN $2 THEN $3::integer ELSE read_limit END,
+         write_limit = CASE WHEN $4 THEN $5::integer ELSE write_limit END,
+         updated_at = now()
+     WHERE client_id = $1 RETURNING ${COLUMNS}`,
+    [clientId, limits.read !== undefined, limits.read ?? null, limits.write !== undefined, limits.write ?? null],
   );
   return rows[0];
 }

@@ -11,7 +11,8 @@ import { findClientByClientId, type ClientRow } from './clients-repository.js';
  */
 
 export type OAuthError =
-  | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'invalid_scope' | 'unsupported_grant_type' | 'unsupported_token_type';
+  | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'invalid_scope' | 'unsupported_grant_type' | 'unsupported_token_type'
+  | 'temporarily_unavailable';
 
 /** An RFC 6749 §5.2 error response. */
 export class TokenError extends Error {
@@ -86,6 +87,23 @@ export async function authenticateClient(
   const client = CLIENT_ID.test(credentials.id) ? await findClientByClientId(credentials.id, pool) : undefined;
   if (!client || client.disabled_at || !secretMatches(pepper, credentials.secret, client.secret_hash)) throw invalidClient();
   return client;
+}
+
+/**
+ * The client id a request presents, in the Authorization header or the body, when it is one
+ * `authenticateClient` would look up; undefined otherwise. Nothing is checked against the
+ * database: this is what the token endpoints' rate limit counts attempts by.
+ */
+export function presentedClientId(request: FastifyRequest): string | undefined {
+  let id: string | undefined;
+  try {
+    id = readBasic(request.headers.authorization)?.id;
+  } catch {
+    return undefined;
+  }
+  const body = request.body as { client_id?: unknown } | null | undefined;
+  if (id === undefined && typeof body === 'object' && body !== null && typeof body.client_id === 'string') id = body.client_id;
+  return id !== undefined && CLIENT_ID.test(id) ? id : undefined;
 }
 
 /** HTTP Basic client credentials; per RFC 6749 §2.3.1 each part is form-urlencoded first. */

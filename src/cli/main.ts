@@ -19,7 +19,9 @@ const USAGE = `Usage: relance <command> [options]
   client disable --client C               its tokens stop working at once; no new ones
   client enable --client C                it may get tokens again (older ones stay dead)
   client rotate-secret --client C         a new secret, printed once; the old one and its tokens stop
-  client update --client C --scopes "a b" new scopes; taking one away ends the live tokens
+  client update --client C [--scopes "a b"] [--read-limit N|default] [--write-limit N|default]
+                                          new scopes (taking one away ends the live tokens), and/or
+                                          the client's own budgets per rate-limit window
   debt create --company ID --firstname F --lastname L --amount A --currency C (--phone P | --email E)
               [--civility Mr|Ms] [--country FR] [--birthdate YYYY-MM-DD] [--object O] [--internal-id I]
               [--invoice-reference R] [--debtor-reference R] [--invoice-date D] [--due-date D]
@@ -29,7 +31,7 @@ const USAGE = `Usage: relance <command> [options]
 
 The database is DATABASE_URL if set, else the embedded PostgreSQL in DATA_DIR (default ./data).`;
 
-const STRING_OPTIONS = new Set(['name', 'company', 'client', 'scopes', ...Object.keys(DEBT_FLAGS)]);
+const STRING_OPTIONS = new Set(['name', 'company', 'client', 'scopes', 'read-limit', 'write-limit', ...Object.keys(DEBT_FLAGS)]);
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({

@@ -23,8 +23,8 @@ const REQUIREMENTS = new WeakMap<object, Scope | null>();
  */
 export function authenticate(tokens: TokenVerifier, scope?: Scope): onRequestHookHandler {
   const checkToken = async (request: FastifyRequest, reply: FastifyReply) => {
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    const claims = match ? await tokens.verify(match[1]!) : undefined;
+    const token = bearerToken(request);
+    const claims = token === undefined ? undefined : await tokens.verify(token);
     if (!claims) {
       reply.header('WWW-Authenticate', 'Bearer realm="relance"');
       throw errors.unauthenticated();
@@ -37,6 +37,11 @@ export function authenticate(tokens: TokenVerifier, scope?: Scope): onRequestHoo
   };
   REQUIREMENTS.set(checkToken, scope ?? null);
   return checkToken;
+}
+
+/** The bearer token the request carries in its Authorization header, unchecked. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  return BEARER.exec(request.headers.authorization ?? '')?.[1];
 }
 
 /** What the route's onRequest hooks ask of a bearer token, or undefined when they ask none. */

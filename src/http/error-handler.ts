@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { databaseUnavailable } from '../db/unavailable.js';
-import { ApiError, errors } from './errors.js';
+import { ApiError, errors, RateLimitExceeded } from './errors.js';
 import { JSON_BODY_LIMIT } from './json-body.js';
 import { validationDetails } from './validation.js';
 
@@ -75,8 +75,9 @@ export function asUnavailable(error: unknown, request: FastifyRequest): ApiError
 
 function send(error: ApiError, reply: FastifyReply) {
   if (error.retryAfter !== undefined) reply.header('Retry-After', String(error.retryAfter));
+  const details = error instanceof RateLimitExceeded ? error.budget : error.details;
   return reply
     .code(error.statusCode)
     .type('application/json; charset=utf-8')
-    .send({ error: true, message: error.message, code: error.statusCode, ...(error.details && { details: error.details }) });
+    .send({ error: true, message: error.message, code: error.statusCode, ...(details && { details }) });
 }

@@ -19,6 +19,20 @@ export class ApiError extends Error {
   }
 }
 
+/** The spent budget of a 429 (SPEC §10): numbers and a timestamp, not messages. */
+export interface BudgetDetails {
+  retry_after: number;
+  limit: number;
+  reset_time: string;
+}
+
+/** Over the client's rate-limit budget: `details` as SPEC §10 gives it, `Retry-After` the rest of the window. */
+export class RateLimitExceeded extends ApiError {
+  constructor(readonly budget: BudgetDetails) {
+    super(429, 'Rate limit exceeded. Please try again later.', undefined, budget.retry_after);
+  }
+}
+
 /** The one catalogue of API errors; messages are part of the contract. */
 export const errors = {
   validation: (details: ErrorDetails) => new ApiError(400, 'Validation failed', details),
@@ -49,6 +63,7 @@ export const errors = {
   uploadInterrupted: () => new ApiError(400, 'The upload was interrupted before the whole file arrived'),
   /** Overload and database outages: the same request may succeed a little later. */
   serviceUnavailable: (reason: Unavailable) => new ApiError(503, UNAVAILABLE[reason].message, undefined, UNAVAILABLE[reason].retryAfter),
+  rateLimitExceeded: (budget: BudgetDetails) => new RateLimitExceeded(budget),
   tooManyConcurrentRequests: (limit: number) =>
     new ApiError(429, `Too many concurrent requests from this client (limit: ${limit}): retry shortly`, undefined, 1),
   requestTimeout: () => new ApiError(408, 'Request timed out'),
@@ -92,4 +107,19 @@ export const ErrorResponseSchema = named('Error', Type.Object(
     ),
   },
   { $id: 'Error', description: 'Error envelope' },
+));
+
+/** The 429 of a spent rate-limit budget, as SPEC §10 gives it (published only: it is written by the error handler). */
+export const RateLimitedResponseSchema = named('RateLimited', Type.Object(
+  {
+    error: Type.Literal(true),
+    message: Type.Literal('Rate limit exceeded. Please try again later.'),
+    code: Type.Literal(429),
+    details: Type.Object({
+      retry_after: Type.Integer({ minimum: 1, description: 'Seconds until the window ends, as in Retry-After' }),
+      limit: Type.Integer({ minimum: 1, description: 'The budget of the window (reads or writes, whichever the request is)' }),
+      reset_time: Type.String({ format: 'date-time', description: 'When the window ends and the budget is whole again', examples: ['2024-01-25T11:00:00+00:00'] }),
+    }),
+  },
+  { description: 'Over the API client\'s budget for this window' },
 ));

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyDynamicSwaggerOptions, SwaggerTransformObject } from '@fastify/swagger';
 import { SCOPE_DESCRIPTIONS, SCOPES } from '../auth/scopes.js';
 import { tokenRequirement } from './authenticate.js';
-import { ErrorResponseSchema } from './errors.js';
+import { ErrorResponseSchema, RateLimitedResponseSchema } from './errors.js';
 import { componentName, responseHeadersOf, toOpenApi } from './openapi-schema.js';
 
 /*
@@ -49,23 +49,34 @@ const HEADERS: Record<string, object> = {
   'Idempotent-Replayed': header('Present when this is the stored response to an earlier request with the same Idempotency-Key', {
     type: 'string', enum: ['true'],
   }),
+  'X-RateLimit-Limit': header('The budget of the current window this request was counted against: the API client\'s reads (GET, HEAD) or ' +
+    'writes, or the token endpoints\' attempts. On every answer to a request with a valid bearer token', { type: 'integer', minimum: 1, examples: [1000] }),
+  'X-RateLimit-Remaining': header('Requests left in the budget until the window ends', { type: 'integer', minimum: 0, examples: [999] }),
+  'X-RateLimit-Reset': header('When the window ends, in unix seconds (windows are aligned: an hourly one ends on the hour)', {
+    type: 'integer', examples: [1706180400],
+  }),
+  'X-RateLimit-Window': header('The length of the window, in seconds', { type: 'integer', minimum: 1, examples: [3600] }),
   'Cache-Control': header('Token responses are never cached', { type: 'string', enum: ['no-store'] }),
   Pragma: header('Token responses are never cached', { type: 'string', enum: ['no-cache'] }),
 };
 /** Response headers whose name differs from their component's. */
 const HEADER_NAMES: Record<string, string> = { 'WWW-Authenticate-Basic': 'WWW-Authenticate' };
 
+const RATE_LIMIT_HEADERS = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'X-RateLimit-Window'];
+/** The statuses answered after a request was counted against a budget (a 401, 408, 414 or 431 comes before). */
+const COUNTED = new Set([400, 403, 404, 409, 413, 415, 422, 429, 500, 503]);
+
 const api = (status: number, description: string, message: string, headers: string[] = []): ResponseSpec => ({
-  description, headers, schema: 'Error', example: { error: true, message, code: status },
+  description, headers: [...headers, ...(COUNTED.has(status) ? RATE_LIMIT_HEADERS : [])], schema: 'Error', example: { error: true, message, code: status },
 });
 const oauth = (description: string, error: string, errorDescription: string, headers: string[] = []): ResponseSpec => ({
-  description, headers: [...headers, 'Cache-Control', 'Pragma'], schema: 'TokenError', example: { error, error_description: errorDescription },
+  description, headers: [...headers, 'Cache-Control', 'Pragma', ...RATE_LIMIT_HEADERS], schema: 'TokenError', example: { error, error_description: errorDescription },
 });
 
 interface ResponseSpec {
   description: string;
   headers: string[];
-  schema: 'Error' | 'TokenError' | 'TokenErrorOrError';
+  schema: 'Error' | 'TokenError' | 'TokenErrorOrError' | 'RateLimitedOrError';
   example: object;
 }
 
@@ -89,8 +100,13 @@ const RESPONSES: Record<string, ResponseSpec> = {
   UnsupportedMediaType: api(415, 'The body is not JSON, or declares a charset other than UTF-8', 'Unsupported Content-Type: send application/json'),
   IdempotencyKeyReused: api(422, 'The Idempotency-Key was used with another request body in the last 24 h',
     'Idempotency-Key was already used with a different request'),
-  TooManyRequests: api(429, 'The client has too many requests in progress at once', 'Too many concurrent requests from this client (limit: 50): retry shortly',
-    ['Retry-After']),
+  TooManyRequests: {
+    ...api(429, 'The API client has spent its budget for this window (reads and writes are counted apart; see the X-RateLimit-* ' +
+      'headers), or has too many requests in progress at once (`Too many concurrent requests from this client`)',
+    'Rate limit exceeded. Please try again later.', ['Retry-After']),
+    schema: 'RateLimitedOrError',
+    example: { error: true, message: 'Rate limit exceeded. Please try again later.', code: 429, details: { retry_after: 1712, limit: 1000, reset_time: '2024-01-25T11:00:00+00:00' } },
+  },
   RequestHeadersTooLarge: api(431, 'The request headers are too large; the connection is closed', 'Request headers are too large'),
   InternalError: api(500, 'An unexpected failure; the message names only the request id', 'Internal server error (request id 5f0c6f1e-2d4b-4c8e-9a51-0b6f3c2d1e7a)'),
   ServiceUnavailable: api(503, 'Overload or a database that cannot answer in time: retry after `Retry-After` seconds. (While the process ' +
@@ -104,6 +120,9 @@ const RESPONSES: Record<string, ResponseSpec> = {
   TokenUnauthorized: oauth('`invalid_client`: the client credentials are missing, wrong, or the client is disabled', 'invalid_client',
     'Client authentication failed', ['WWW-Authenticate-Basic']),
   TokenInternalError: oauth('`server_error`: an unexpected failure', 'server_error', 'Internal server error (request id 5f0c6f1e-2d4b-4c8e-9a51-0b6f3c2d1e7a)'),
+  TokenTooManyRequests: oauth('`temporarily_unavailable`: too many attempts in this window from this address or for this client id ' +
+    '(POST /token, /token/revoke and /token/introspect share the budget)', 'temporarily_unavailable', 'Too many attempts for this client: retry in 42 s',
+  ['Retry-After']),
   TokenServiceUnavailable: oauth('`temporarily_unavailable`: overload or a database that cannot answer in time', 'temporarily_unavailable',
     'The service is busy: retry shortly', ['Retry-After']),
 };
@@ -115,8 +134,8 @@ const RESPONSE_BY_STATUS: Record<Vocabulary, Record<number, string>> = {
     500: 'InternalError', 503: 'ServiceUnavailable',
   },
   oauth: {
-    400: 'TokenBadRequest', 401: 'TokenUnauthorized', 408: 'RequestTimeout', 431: 'RequestHeadersTooLarge', 500: 'TokenInternalError',
-    503: 'TokenServiceUnavailable',
+    400: 'TokenBadRequest', 401: 'TokenUnauthorized', 408: 'RequestTimeout', 429: 'TokenTooManyRequests', 431: 'RequestHeadersTooLarge',
+    500: 'TokenInternalError', 503: 'TokenServiceUnavailable',
   },
 };
 
@@ -157,6 +176,7 @@ export function openApiOptions(): FastifyDynamicSwaggerOptions {
   const publish = (schema: unknown) => (schema === undefined ? undefined : toOpenApi(schema, { schemas, sources }));
   // Every error response refers to it, whether or not a route declares one.
   publish(ErrorResponseSchema);
+  publish(RateLimitedResponseSchema);
 
   return {
     openapi: {
@@ -197,6 +217,10 @@ export function openApiOptions(): FastifyDynamicSwaggerOptions {
         // A named schema is shown as a $ref, which carries no description of its own.
         response[status] = shown.$ref ? { ...shown, description: (declared as { description?: string }).description ?? STATUS_CODES[status] } : shown;
         operation.headers[status] = responseHeadersOf(declared);
+      }
+      // Counted against a budget: the API's requests with a token, the token endpoints' attempts.
+      if (requirement !== undefined || operation.vocabulary === 'oauth') {
+        for (const status of Object.keys(response)) operation.headers[status] = [...(operation.headers[status] ?? []), ...RATE_LIMIT_HEADERS];
       }
       const readsBody = routeSchema.body !== undefined || [route.method].flat().includes('DELETE');
       operation.errors = [...new Set([...operation.errors, ...commonErrors(routeSchema, requirement, operation.vocabulary, readsBody)])];
@@ -240,7 +264,8 @@ export function openApiOptions(): FastifyDynamicSwaggerOptions {
 function commonErrors(schema: RouteSchema, requirement: string | null | undefined, vocabulary: Vocabulary, readsBody: boolean): number[] {
   // Before routing (a malformed URL or request, a timeout, oversized headers), on any route.
   const statuses = [400, 408, 431, 500, 503];
-  if (requirement !== undefined) statuses.push(401, 429);
+  if (requirement !== undefined || vocabulary === 'oauth') statuses.push(429);
+  if (requirement !== undefined) statuses.push(401);
   if (requirement) statuses.push(403);
   // Fastify's router refuses a path parameter past maxParamLength.
   if (schema.params) statuses.push(414);
@@ -292,7 +317,7 @@ function completeOperation(operation: OperationObject, facts: Operation | undefi
 function toResponse(spec: ResponseSpec) {
   const schema = spec.schema === 'TokenErrorOrError'
     ? { anyOf: [ref('schemas', 'TokenError'), ref('schemas', 'Error')] }
-    : ref('schemas', spec.schema);
+    : spec.schema === 'RateLimitedOrError' ? { anyOf: [ref('schemas', 'RateLimited'), ref('schemas', 'Error')] } : ref('schemas', spec.schema);
   return {
     description: spec.description,
     headers: Object.fromEntries(['X-Request-Id', ...spec.headers].map((name) => [HEADER_NAMES[name] ?? name, ref('headers', name)])),

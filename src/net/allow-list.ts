@@ -46,6 +46,11 @@ export class AllowList {
   }
 }
 
+/** Whether `entry` is an IP address or a CIDR range in its usual notation (`10.0.0.0/8`, `::1`). */
+export function isAddressOrRange(entry: string): boolean {
+  return parseRange(entry) !== undefined;
+}
+
 /** An address (a range of one) or CIDR range in its usual notation, else undefined. */
 function parseRange(entry: string): Range | undefined {
   const slash = entry.indexOf('/');

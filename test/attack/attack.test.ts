@@ -11,7 +11,7 @@ import type { LocalBlobStore } from '../../src/storage/local-store.js';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { defaultHttpLimits } from '../../src/config.js';
-import { API, body, setup, type Tenant } from '../helpers/setup.js';
+import { API, GENEROUS_RATE_LIMITS, body, setup, type Tenant } from '../helpers/setup.js';
 import { HUMAN_UA, trackingClient } from '../helpers/tracking.js';
 import { paymentClient } from '../helpers/payments.js';
 
@@ -443,7 +443,7 @@ describe('status races of tracking', () => {
 describe('a trickled upload', () => {
   test('an upload trickled past the request timeout is cut with a 408 and stores nothing', async () => {
     const app = await buildApp({
-      pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), storage: ctx.storage,
+      pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), storage: ctx.storage, rateLimits: GENEROUS_RATE_LIMITS,
       media: { maxBytes: MAX, urlTtlSeconds: 3600 }, http: { ...defaultHttpLimits(), requestTimeoutMs: 1000, headersTimeoutMs: 500 },
     });
     try {

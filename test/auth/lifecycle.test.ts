@@ -13,12 +13,12 @@ import { ClientStates } from '../../src/auth/client-states.js';
 import { findClientByClientId, replaceClientSecret, setClientDisabled, setClientScopes } from '../../src/auth/clients-repository.js';
 import { hashSecret } from '../../src/security/secrets.js';
 import { waitFor } from '../helpers/processes.js';
-import { API, body, setup, type Tenant } from '../helpers/setup.js';
+import { API, GENEROUS_RATE_LIMITS, body, setup, type Tenant } from '../helpers/setup.js';
 
 const ctx = await setup();
 // An app that would trust its cached client state for a minute: anything quicker than that
 // below is the change announcement at work.
-const app = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), clientStateTtlMs: 60_000, storage: ctx.storage });
+const app = await buildApp({ pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), clientStateTtlMs: 60_000, storage: ctx.storage, rateLimits: GENEROUS_RATE_LIMITS });
 await app.ready();
 after(() => app.close());
 

@@ -41,8 +41,10 @@ describe('client lifecycle commands', { concurrency: 3 }, () => {
     const first = await create();
     const listed = printedObject(await runCli(box, dir, ['client', 'list', '--company', companyId]));
     const entry = listed.clients.find((c: { client_id: string }) => c.client_id === first.client_id);
-    assert.deepEqual(Object.keys(entry), ['client_id', 'name', 'scopes', 'disabled', 'created_at']);
-    assert.deepEqual({ ...entry, created_at: undefined }, { client_id: first.client_id, name: 'dialer', scopes: ['followups:read'], disabled: false, created_at: undefined });
+    assert.deepEqual(Object.keys(entry), ['client_id', 'name', 'scopes', 'disabled', 'read_limit', 'write_limit', 'created_at']);
+    assert.deepEqual({ ...entry, created_at: undefined }, {
+      client_id: first.client_id, name: 'dialer', scopes: ['followups:read'], disabled: false, read_limit: null, write_limit: null, created_at: undefined,
+    });
     assert.ok(!JSON.stringify(listed).includes(first.client_secret));
   });
 
@@ -61,7 +63,7 @@ describe('client lifecycle commands', { concurrency: 3 }, () => {
     assert.match(rotated.client_secret, /^rls_[A-Za-z0-9_-]{43,}$/);
     assert.notEqual(rotated.client_secret, client.client_secret);
     const updated = printedObject(await runCli(box, dir, ['client', 'update', '--client', client.client_id, '--scopes', 'debts:read followups:read']));
-    assert.deepEqual(updated, { client_id: client.client_id, scopes: ['debts:read', 'followups:read'] });
+    assert.deepEqual(updated, { client_id: client.client_id, scopes: ['debts:read', 'followups:read'], read_limit: null, write_limit: null });
     assertFails(await runCli(box, dir, ['client', 'update', '--client', client.client_id, '--scopes', 'debts:delete']), /Unknown scope\(s\): debts:delete/, 2);
   });
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_WEBHOOKS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
+import { ConfigError, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_RATE_LIMITS, DEFAULT_WEBHOOKS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
 import { AllowList } from '../../src/net/allow-list.js';
 
 const HEX_KEY = randomBytes(32).toString('hex');
@@ -42,6 +42,8 @@ describe('loadConfig', () => {
       media: DEFAULT_MEDIA,
       webhooks: DEFAULT_WEBHOOKS,
       metrics: { token: undefined, port: undefined, host: '127.0.0.1' },
+      rateLimits: DEFAULT_RATE_LIMITS,
+      trustProxy: [],
     });
   });
 
@@ -57,7 +59,7 @@ describe('loadConfig', () => {
       worker: { enabled: true, concurrency: 2, purgeSchedule: '*/10 * * * *' },
       outbound: { allow: AllowList.EMPTY },
       storage: { driver: 'local', dir: '/var/lib/relance/media' }, media: DEFAULT_MEDIA, webhooks: DEFAULT_WEBHOOKS,
-      metrics: { token: undefined, port: undefined, host: '127.0.0.1' },
+      metrics: { token: undefined, port: undefined, host: '127.0.0.1' }, rateLimits: DEFAULT_RATE_LIMITS, trustProxy: [],
     });
 
   test('the background worker can be turned off for API-only processes, and sized', () => {

@@ -3,7 +3,7 @@ import { after } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
-import type { MediaSettings } from '../../src/config.js';
+import { DEFAULT_RATE_LIMITS, type MediaSettings, type RateLimitSettings } from '../../src/config.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { createClient } from '../../src/auth/client-service.js';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
@@ -16,6 +16,15 @@ import type { WebhookUrlRules } from '../../src/webhooks/rules.js';
 import { testStore } from './storage.js';
 
 export const API = '/external-api/v1';
+
+/**
+ * Budgets no test reaches by accident: tests make many requests with one client, from one
+ * address. The rate-limit tests set small ones on purpose (test/rate-limit/).
+ */
+export const GENEROUS_RATE_LIMITS: RateLimitSettings = {
+  ...DEFAULT_RATE_LIMITS, reads: 1_000_000_000, writes: 1_000_000_000,
+  token: { ...DEFAULT_RATE_LIMITS.token, perClient: 1_000_000_000, perAddress: 1_000_000_000 },
+};
 
 export interface Tenant {
   companyId: number;
@@ -45,10 +54,11 @@ export interface TestContext {
  * Builds the real app on the test database (TEST_DATABASE_URL, provisioned by test/run.ts) and
  * closes it when the file's tests end. Every tenant is new, so tests never share data. `media`
  * sets the upload limit and the life of signed links (defaults: MEDIA_MAX_BYTES, MEDIA_URL_TTL_SECONDS);
- * `databaseUrl` a database of the file's own (migrated), `webhooks` what subscription URLs may be.
+ * `databaseUrl` a database of the file's own (migrated), `webhooks` what subscription URLs may be,
+ * `rateLimits` the budgets (default: GENEROUS_RATE_LIMITS).
  */
 export async function setup(
-  options: { media?: MediaSettings; storage?: BlobStore; databaseUrl?: string; webhooks?: WebhookUrlRules } = {},
+  options: { media?: MediaSettings; storage?: BlobStore; databaseUrl?: string; webhooks?: WebhookUrlRules; rateLimits?: RateLimitSettings } = {},
 ): Promise<TestContext> {
   const url = options.databaseUrl ?? process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
@@ -56,7 +66,8 @@ export async function setup(
   const keys = deriveKeys(randomBytes(32));
   const storage = options.storage ?? (await testStore(keys));
   const app = await buildApp({
-    pool, keys, logger: pino({ level: 'silent' }), storage, ...(options.media && { media: options.media }), ...(options.webhooks && { webhooks: options.webhooks }),
+    pool, keys, logger: pino({ level: 'silent' }), storage, rateLimits: options.rateLimits ?? GENEROUS_RATE_LIMITS,
+    ...(options.media && { media: options.media }), ...(options.webhooks && { webhooks: options.webhooks }),
   });
   await app.ready();
   after(async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
+import { DEFAULT_RATE_LIMITS } from '../../src/config.js';
 import { documentedResponse, operations, schemaChecker, type OpenApiDocument } from '../helpers/openapi.js';
 import { API, body, setup, type Response } from '../helpers/setup.js';
 
@@ -144,5 +145,33 @@ test('shed load gets the documented 503, on the API as on the token endpoint', a
     conforms('issueToken', await shedding.inject({ method: 'POST', url: '/token', payload: { grant_type: 'client_credentials' } }), 503);
   } finally {
     await shedding.close();
+  }
+});
+
+test('a spent budget gets the documented 429, with the documented rate-limit headers, on the API as on the token endpoint', async () => {
+  const tenant = await ctx.tenant();
+  const limited = await buildApp({
+    pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), storage: ctx.storage,
+    rateLimits: { ...DEFAULT_RATE_LIMITS, reads: 1, writes: 1, token: { perClient: 1, perAddress: 100, windowSeconds: 60 } },
+  });
+  const RATE_LIMIT_HEADERS = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'X-RateLimit-Window'];
+  const counted = (operationId: string, response: Response, status: number) => {
+    conforms(operationId, response, status);
+    const documented = Object.keys(documentedResponse(document, byId.get(operationId)!, status)!.headers ?? {});
+    for (const name of RATE_LIMIT_HEADERS) {
+      assert.ok(documented.includes(name), `${operationId} ${status}: ${name} not documented`);
+      assert.ok(response.headers[name.toLowerCase()] !== undefined, `${operationId} ${status}: no ${name}`);
+    }
+  };
+  try {
+    counted('listFollowups', await limited.inject({ method: 'GET', url: `${API}/followups`, headers: tenant.auth }), 200);
+    counted('listFollowups', await limited.inject({ method: 'GET', url: `${API}/followups`, headers: tenant.auth }), 429);
+    counted('createFollowup', await limited.inject({ method: 'POST', url: `${API}/followups`, headers: json(tenant.auth), payload: '{}' }), 400);
+    counted('createFollowup', await limited.inject({ method: 'POST', url: `${API}/followups`, headers: json(tenant.auth), payload: '{}' }), 429);
+    const credentials = { grant_type: 'client_credentials', client_id: tenant.clientId, client_secret: tenant.clientSecret };
+    counted('issueToken', await limited.inject({ method: 'POST', url: '/token', payload: credentials }), 200);
+    counted('issueToken', await limited.inject({ method: 'POST', url: '/token', payload: credentials }), 429);
+  } finally {
+    await limited.close();
   }
 });

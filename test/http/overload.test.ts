@@ -16,7 +16,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { within } from '../helpers/processes.js';
-import { API, body, setup, type Response } from '../helpers/setup.js';
+import { API, GENEROUS_RATE_LIMITS, body, setup, type Response } from '../helpers/setup.js';
 import { testStore } from '../helpers/storage.js';
 
 const ctx = await setup();
@@ -33,7 +33,7 @@ async function appWith(poolSize: number, limits: Partial<DatabaseLimits>, url = 
   const database = { ...DEFAULT_DATABASE_LIMITS, ...limits };
   const pool = createPool(url, poolSize, database);
   const http = { ...defaultHttpLimits(), clientConcurrency };
-  const app = await buildApp({ pool, keys: ctx.keys, logger: pino({ level: 'silent' }), http, databaseQueueLimit: database.queueLimit, storage: ctx.storage });
+  const app = await buildApp({ pool, keys: ctx.keys, logger: pino({ level: 'silent' }), http, databaseQueueLimit: database.queueLimit, storage: ctx.storage, rateLimits: GENEROUS_RATE_LIMITS });
   await app.ready();
   after(async () => {
     await app.close();
@@ -143,7 +143,7 @@ describe('overload', () => {
     // Port 1 on loopback: nothing listens there, so every connection attempt is refused.
     const keys = deriveKeys(randomBytes(32));
     const pool = createPool('postgres://relance:x@127.0.0.1:1/relance', 1);
-    const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), storage: await testStore(keys) });
+    const app = await buildApp({ pool, keys, logger: pino({ level: 'silent' }), storage: await testStore(keys), rateLimits: GENEROUS_RATE_LIMITS });
     after(async () => {
       await app.close();
       await pool.end();
