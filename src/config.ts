@@ -34,6 +34,8 @@ export interface DatabaseLimits {
   connectTimeoutMs: number;
   /** Requests waiting for a pooled connection beyond this many are shed with 503 at once. */
   queueLimit: number;
+  /** A session idle inside a transaction this long is ended by PostgreSQL, releasing its locks. */
+  idleInTransactionTimeoutMs: number;
 }
 
 /** How long an API process may use what it read of a client's state if no change is announced. */
@@ -45,7 +47,7 @@ export const DEFAULT_PAYMENT_ATTRIBUTION_DAYS = 7;
 // A queue of 500 waiting queries drains in well under the connect timeout at a few ms a query;
 // a list request waits for two connections at once, so a much shorter queue would shed ordinary
 // bursts (64 concurrent list requests on a pool of 10 had 70% shed at 100).
-export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = { statementTimeoutMs: 10_000, connectTimeoutMs: 5_000, queueLimit: 500 };
+export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = { statementTimeoutMs: 10_000, connectTimeoutMs: 5_000, queueLimit: 500, idleInTransactionTimeoutMs: 60_000 };
 
 export function defaultHttpLimits(): HttpLimits {
   return {
@@ -246,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statementTimeoutMs: integer('DATABASE_STATEMENT_TIMEOUT_MS', DEFAULT_DATABASE_LIMITS.statementTimeoutMs, 100, 3_600_000),
     connectTimeoutMs: integer('DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_LIMITS.connectTimeoutMs, 100, 600_000),
     queueLimit: integer('DATABASE_QUEUE_LIMIT', DEFAULT_DATABASE_LIMITS.queueLimit, 1, 100_000),
+    idleInTransactionTimeoutMs: DEFAULT_DATABASE_LIMITS.idleInTransactionTimeoutMs,
   };
 
   const dataDir = resolve(env.DATA_DIR || './data');

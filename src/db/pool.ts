@@ -28,7 +28,7 @@ export function createPool(url: string, max: number, limits: DatabaseLimits = DE
     // Which Relance process a session belongs to: `key reset` refuses while others are connected.
     application_name: `${APPLICATION}${process.pid}`,
     statement_timeout: limits.statementTimeoutMs,
-    idle_in_transaction_session_timeout: 60_000,
+    idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
     keepAlive: true,
   });
   // A client losing its connection must not crash the process: idle, the pool drops it; in use,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { RateLimitSettings } from '../config.js';
 import { bearerToken } from '../http/authenticate.js';
@@ -26,7 +26,7 @@ export interface ApiLimitOptions {
  */
 export function limitApiRequests(app: FastifyInstance, { prefix, tokens, store, settings, onRejected }: ApiLimitOptions): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (!isUnder(request.url, prefix)) return;
+    if (!isUnder(routedPath(request), prefix)) return;
     const token = bearerToken(request);
     // The same check as the route's authenticate hook, which will find it in memory: no second round trip.
     const claims = token === undefined ? undefined : await tokens.verify(token);
@@ -40,6 +40,22 @@ export function limitApiRequests(app: FastifyInstance, { prefix, tokens, store, 
     onRejected?.(bucket);
     throw errors.rateLimitExceeded({ retry_after: retryAfter(hit), limit, reset_time: resetTime(hit) });
   });
+}
+
+/**
+ * The path as the router read it: the matched route's pattern, or for a request no route
+ * matched, its percent-decoded path. Never the raw URL: `/%65xternal-api/v1/…` reaches the same
+ * routes as `/external-api/v1/…` and must be counted as they are.
+ */
+function routedPath(request: FastifyRequest): string {
+  const route = request.routeOptions.url;
+  if (route !== undefined) return route;
+  const path = request.url.split('?', 1)[0]!;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function isUnder(url: string, prefix: string): boolean {

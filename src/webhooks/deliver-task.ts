@@ -34,6 +34,8 @@ const MAX_BACKOFF_MS = 3_600_000;
 /** Of a receiver's answer, no more is read than this (then the connection is dropped). */
 const RESPONSE_READ_BYTES = 4_096;
 const USER_AGENT = 'Relance-Webhooks/1';
+/** Beyond the send timeout, what the transaction of an attempt may stay idle (reading the answer's end, rendering). */
+const IDLE_MARGIN_MS = 15_000;
 
 /**
  * Delivers the due events of one subscription (payload `{subscription_id}`), one delivery per
@@ -69,6 +71,10 @@ export function deliverWebhooks(deps: WebhookDeps): Task {
 async function deliverNext(client: Queryable, subscriptionId: number, deps: WebhookDeps): Promise<DeliveryOutcome | undefined> {
   await client.query('BEGIN');
   try {
+    // The transaction waits, idle, while the receiver answers: the session's own idle limit
+    // (DATABASE limits, one minute) must not end it first, or the outcome of a slow attempt would
+    // never be committed and the delivery would be sent again and again, never logged.
+    await client.query("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [String(deps.delivery.timeoutMs + IDLE_MARGIN_MS)]);
     const delivery = await takeDueDelivery(subscriptionId, client);
     if (!delivery) {
       await client.query('COMMIT');

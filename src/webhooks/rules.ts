@@ -29,7 +29,12 @@ export function urlProblem(text: string, rules: WebhookUrlRules): string | undef
 }
 
 /** The problems of the fields a create or update sets, added to `details`. */
-export function subscriptionProblems(body: { url?: string; secret?: string }, rules: WebhookUrlRules, details: ErrorDetails): void {
+export function subscriptionProblems(body: { url?: string; secret?: string } | null | undefined, rules: WebhookUrlRules, details: ErrorDetails): void {
+  // No body, `null`, an array: the schema's problems say so; there are no fields to look at.
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    details.body ??= 'Request body must be a JSON object';
+    return;
+  }
   if (body.url !== undefined && !('url' in details)) {
     const problem = urlProblem(body.url, rules);
     if (problem) details.url = problem;

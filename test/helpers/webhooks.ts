@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import pino from 'pino';
-import { DEFAULT_MEDIA, DEFAULT_WEBHOOKS, type WebhookSettings } from '../../src/config.js';
+import { DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_WEBHOOKS, type DatabaseLimits, type WebhookSettings } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { startWorker } from '../../src/jobs/worker.js';
@@ -41,8 +41,11 @@ export function webhookDeps(keys: Keys, storage: BlobStore, delivery: Partial<Om
 }
 
 /** A worker on a pool of its own, delivering with these settings; every outcome is counted. Stopped after the file's tests. */
-export async function deliveryWorker(ctx: TestContext & { url: string }, delivery: Partial<Omit<WebhookSettings, 'allowHttp'>> = {}, extra: Partial<WebhookDeps> = {}) {
-  const pool = createPool(ctx.url, 6);
+export async function deliveryWorker(
+  ctx: TestContext & { url: string }, delivery: Partial<Omit<WebhookSettings, 'allowHttp'>> = {}, extra: Partial<WebhookDeps> = {},
+  database: Partial<DatabaseLimits> = {},
+) {
+  const pool = createPool(ctx.url, 6, { ...DEFAULT_DATABASE_LIMITS, ...database });
   const outcomes: DeliveryOutcome[] = [];
   const worker = await startWorker(pool, pino({ level: 'silent' }), { concurrency: 3, purgeSchedule: '0 0 1 1 *' }, {
     storage: ctx.storage, maxBytes: 1024 * 1024, allow: AllowList.EMPTY, timeoutMs: 5_000,

@@ -11,6 +11,7 @@ import { after, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
+import { DEFAULT_DATABASE_LIMITS } from '../../src/config.js';
 import { createClient } from '../../src/auth/client-service.js';
 import { SCOPES } from '../../src/auth/scopes.js';
 import { insertCompany } from '../../src/companies/repository.js';
@@ -286,7 +287,7 @@ describe('a database that cannot be reached', () => {
       silentServer.close();
     });
     const port = (silentServer.address() as AddressInfo).port;
-    const pool = createPool(`postgres://relance:x@127.0.0.1:${port}/relance`, 1, { statementTimeoutMs: 1_000, connectTimeoutMs: 4_000, queueLimit: 10 });
+    const pool = createPool(`postgres://relance:x@127.0.0.1:${port}/relance`, 1, { ...DEFAULT_DATABASE_LIMITS, statementTimeoutMs: 1_000, connectTimeoutMs: 4_000, queueLimit: 10 });
     after(() => pool.end().catch(() => {}));
     const keys = deriveKeys(randomBytes(32));
     const hanging = await buildApp({ pool, keys, logger: silent, storage: await testStore(keys), metricsToken: TOKEN });
