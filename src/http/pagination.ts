@@ -1,7 +1,7 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TOptional, type TProperties, type TSchema, type TString } from '@sinclair/typebox';
 import { Nullable } from './envelope.js';
 import { errors, type ErrorDetails } from './errors.js';
-import { named } from './openapi-schema.js';
+import { named, publishedAs } from './openapi-schema.js';
 
 /** `pagination` of page-mode lists, keys in this order. */
 export const PagePagination = named('Pagination', Type.Object({
@@ -30,6 +30,26 @@ export const PageQueryFields = {
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1, description: 'Page number, from 1', examples: [1] })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: 'Items per page', examples: [DEFAULT_LIMIT] })),
 };
+
+/** `{"error": false, "data": [...], "pagination"}`: one page of a page-mode list of `item`. */
+export function PageResponse<T extends TSchema>(item: T, description: string) {
+  return Type.Object({ error: Type.Literal(false), data: Type.Array(item), pagination: PagePagination }, { description });
+}
+
+type StringParams<F extends TProperties> = { [K in keyof F]: TOptional<TString> };
+
+/**
+ * The query of a page-mode list: `page`, `limit` and the list's own `filters`. The validator takes
+ * each as a string (the route parses them, so that every bad parameter is reported at once in the
+ * API's words); the document shows them as `filters` and PageQueryFields type them.
+ */
+export function PageQuery<F extends TProperties = {}>(filters: F = {} as F) {
+  const strings = Object.fromEntries(Object.keys(filters).map((name) => [name, Type.Optional(Type.String())])) as StringParams<F>;
+  return publishedAs(
+    Type.Object({ ...strings, page: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) }),
+    Type.Object({ ...filters, ...PageQueryFields }),
+  );
+}
 
 /** `page` (≥ 1, default 1) and `limit` (1–100, default 20); problems are added to `details`. */
 export function parsePage(query: { page?: string; limit?: string }, details: ErrorDetails): PageRequest {
