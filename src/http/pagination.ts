@@ -1,3 +1,4 @@
+import type { PageWindow, RowPage } from '../db/page.js';
 import { Type, type TOptional, type TProperties, type TSchema, type TString } from '@sinclair/typebox';
 import { Nullable } from './envelope.js';
 import { errors, type ErrorDetails } from './errors.js';
@@ -87,4 +88,10 @@ export function integerParam(
 /** The `pagination` object of page-mode lists. */
 export function pageInfo({ page, limit }: PageRequest, total: number) {
   return { total, page, limit, pages: Math.ceil(total / limit) };
+}
+
+/** The requested page of a list: `list` reads the rows of the page's window and the total. */
+export async function readPage<Row>(page: PageRequest, list: (window: PageWindow) => Promise<RowPage<Row>>) {
+  const { rows, total } = await list({ limit: page.limit, offset: (page.page - 1) * page.limit });
+  return { rows, pagination: pageInfo(page, total) };
 }
