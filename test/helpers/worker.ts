@@ -1,0 +1,23 @@
+import { after } from 'node:test';
+import type { Logger } from 'pino';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import type { TaskDeps } from '../../src/jobs/tasks.js';
+import { startWorker, type WorkerSettings } from '../../src/jobs/worker.js';
+
+/**
+ * A worker on a pool of its own (`poolSize` connections to `url`), as in a separate process.
+ * `stop` stops it and closes its pool, once: it is also called after the file's tests.
+ */
+export async function ownWorker(url: string, poolSize: number, log: Logger, settings: WorkerSettings, deps: TaskDeps): Promise<{ pool: Pool; stop: () => Promise<void> }> {
+  const pool = createPool(url, poolSize);
+  const worker = await startWorker(pool, log, settings, deps);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await worker.stop();
+    await pool.end();
+  };
+  after(stop);
+  return { pool, stop };
+}
