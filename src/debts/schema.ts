@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope, Nullable } from '../http/envelope.js';
 import { named, publishedAs, publishedWith } from '../http/openapi-schema.js';
-import { PageQueryFields, PagePagination } from '../http/pagination.js';
+import { PageQueryFields, PageResponse } from '../http/pagination.js';
 import { EnumListParam, TimestampParam } from '../http/query-params.js';
 
 export const DEBT_STATUSES = [
@@ -256,8 +256,4 @@ export const DeletedDebtResponse = Envelope(
   })),
   'The debt and its followups are deleted',
 );
-export const DebtListResponse = Type.Object({
-  error: Type.Literal(false),
-  data: Type.Array(Debt),
-  pagination: PagePagination,
-}, { description: 'A page of debts, newest first' });
+export const DebtListResponse = PageResponse(Debt, 'A page of debts, newest first');

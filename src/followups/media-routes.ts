@@ -4,7 +4,7 @@ import { parse as parseContentType } from 'content-type';
 import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { AppContext } from '../app-context.js';
-import { authenticate } from '../http/authenticate.js';
+import { apiRoutes } from '../http/api-routes.js';
 import { Envelope, Nullable, ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { named } from '../http/openapi-schema.js';
@@ -12,7 +12,7 @@ import { isContentType, TooLarge } from '../storage/blob-store.js';
 import { newObjectKey } from '../storage/object-key.js';
 import { followupPresenter } from './media.js';
 import { findFollowup, setMedia, type MediaKind } from './repository.js';
-import { callerOf, errorResponses } from './routes.js';
+import { callerOf } from './routes.js';
 import { FollowupParams, FollowupResponse } from './schema.js';
 
 /** What each kind of file accepts. */
@@ -36,6 +36,7 @@ const Recording = named('Recording', Type.Object({
 export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
   const { pool, ids, tokens, storage, media } = context;
   const present = followupPresenter(context);
+  const route = apiRoutes(app, tokens, 'followups');
   // Any content type reaches the handler as the raw stream; the handler says which it takes (415).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -47,17 +48,12 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
   };
 
   for (const kind of ['audio', 'pdf'] as const) {
-    app.put(`/followups/:id/${kind}`, {
-      onRequest: authenticate(tokens, 'followups:write'),
-      bodyLimit: media.maxBytes,
-      schema: {
-        operationId: kind === 'audio' ? 'uploadFollowupAudio' : 'uploadFollowupPdf',
-        tags: ['followups'],
-        summary: kind === 'audio' ? 'Upload the call recording' : 'Upload the PDF document',
-        description: `The body is the file itself, \`Content-Type: ${ACCEPTS[kind].label}\`, at most ${media.maxBytes} bytes. Replaces the previous file; recorded in the history.`,
-        params: FollowupParams,
-        response: { 200: FollowupResponse, ...errorResponses, 413: ErrorResponseSchema, 415: ErrorResponseSchema },
-      },
+    route.put(`/followups/:id/${kind}`, { scope: 'followups:write', bodyLimit: media.maxBytes }, {
+      operationId: kind === 'audio' ? 'uploadFollowupAudio' : 'uploadFollowupPdf',
+      summary: kind === 'audio' ? 'Upload the call recording' : 'Upload the PDF document',
+      description: `The body is the file itself, \`Content-Type: ${ACCEPTS[kind].label}\`, at most ${media.maxBytes} bytes. Replaces the previous file; recorded in the history.`,
+      params: FollowupParams,
+      response: { 200: FollowupResponse, 413: ErrorResponseSchema, 415: ErrorResponseSchema },
     }, async (request) => {
       const id = followupId(request.params.id);
       const contentType = uploadType(request, kind);
@@ -94,15 +90,11 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
       return ok('File stored successfully', await present(result.row));
     });
 
-    app.delete(`/followups/:id/${kind}`, {
-      onRequest: authenticate(tokens, 'followups:write'),
-      schema: {
-        operationId: kind === 'audio' ? 'deleteFollowupAudio' : 'deleteFollowupPdf',
-        tags: ['followups'],
-        summary: kind === 'audio' ? 'Delete the stored call recording' : 'Delete the stored PDF document',
-        params: FollowupParams,
-        response: { 200: FollowupResponse, ...errorResponses },
-      },
+    route.delete(`/followups/:id/${kind}`, 'followups:write', {
+      operationId: kind === 'audio' ? 'deleteFollowupAudio' : 'deleteFollowupPdf',
+      summary: kind === 'audio' ? 'Delete the stored call recording' : 'Delete the stored PDF document',
+      params: FollowupParams,
+      response: { 200: FollowupResponse },
     }, async (request) => {
       const id = followupId(request.params.id);
       owned(await findFollowup(request.auth.companyId, id, pool), 'followup');
@@ -113,16 +105,12 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
     });
   }
 
-  app.get('/followups/:id/recording', {
-    onRequest: authenticate(tokens, 'followups:read'),
-    schema: {
-      operationId: 'getFollowupRecording',
-      tags: ['followups'],
-      summary: "The state of the followup's recording",
-      description: 'A recording given as `audio_url` is downloaded into storage by a background job: `pending`, then `stored` or `failed` with the reason.',
-      params: FollowupParams,
-      response: { 200: Envelope(Recording, 'The recording state'), ...errorResponses },
-    },
+  route.get('/followups/:id/recording', 'followups:read', {
+    operationId: 'getFollowupRecording',
+    summary: "The state of the followup's recording",
+    description: 'A recording given as `audio_url` is downloaded into storage by a background job: `pending`, then `stored` or `failed` with the reason.',
+    params: FollowupParams,
+    response: { 200: Envelope(Recording, 'The recording state') },
   }, async (request) => {
     const row = owned(await findFollowup(request.auth.companyId, followupId(request.params.id), pool), 'followup');
     return ok('Success', {

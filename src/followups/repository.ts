@@ -1,4 +1,5 @@
 import type { Lookup } from '../db/lookup.js';
+import { selectPage, type PageWindow, type RowPage } from '../db/page.js';
 import type { Queryable } from '../db/pool.js';
 import type { FollowupStatus, FollowupType } from './schema.js';
 
@@ -199,24 +200,12 @@ export interface ChangeRow {
 }
 
 /** One page of a followup's changes, oldest first, and their total. */
-export async function listChanges(
-  companyId: number,
-  followupId: number,
-  window: { limit: number; offset: number },
-  db: Queryable,
-): Promise<{ rows: ChangeRow[]; total: number }> {
-  const [page, count] = await Promise.all([
-    db.query<ChangeRow>(
-      `SELECT at, field, from_value, to_value, source FROM followup_changes
-       WHERE company_id = $1 AND followup_id = $2 ORDER BY id LIMIT $3 OFFSET $4`,
-      [companyId, followupId, window.limit, window.offset],
-    ),
-    db.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM followup_changes WHERE company_id = $1 AND followup_id = $2',
-      [companyId, followupId],
-    ),
-  ]);
-  return { rows: page.rows, total: count.rows[0]!.n };
+export async function listChanges(companyId: number, followupId: number, window: PageWindow, db: Queryable): Promise<RowPage<ChangeRow>> {
+  return selectPage<ChangeRow>(db, {
+    select: `SELECT at, field, from_value, to_value, source FROM followup_changes
+             WHERE company_id = $1 AND followup_id = $2 ORDER BY id`,
+    count: 'SELECT count(*)::int AS n FROM followup_changes WHERE company_id = $1 AND followup_id = $2',
+  }, [companyId, followupId], window);
 }
 
 export type MediaKind = 'audio' | 'pdf';

@@ -1,7 +1,7 @@
 import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { authenticate } from '../http/authenticate.js';
+import { apiRoutes } from '../http/api-routes.js';
 import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { withResponseHeaders } from '../http/openapi-schema.js';
@@ -21,15 +21,6 @@ import {
 import { toCreatedFollowup } from './serialize.js';
 import { changeFollowup, createFollowup, type Caller } from './service.js';
 
-/**
- * The errors of a route that names a followup or a debt: another company's (403) or unknown (404).
- * The document adds those every route of its kind can answer (http/openapi.ts).
- */
-export const errorResponses = {
-  403: ErrorResponseSchema,
-  404: ErrorResponseSchema,
-};
-
 export function callerOf(request: FastifyRequest): Caller {
   return { companyId: request.auth.companyId, source: `api:${request.auth.clientId}` };
 }
@@ -37,22 +28,20 @@ export function callerOf(request: FastifyRequest): Caller {
 export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
   const { pool, ids, tokens, media } = context;
   const present = followupPresenter(context);
-  app.post('/followups', {
-    onRequest: authenticate(tokens, 'followups:write'),
-    schema: {
-      operationId: 'createFollowup',
-      tags: ['followups'],
-      summary: 'Create a followup',
-      description:
-        'Send `Idempotency-Key` to make retries safe (24 h). A followup whose `call_id` already exists on the debt is returned with 200 instead of being duplicated.',
-      headers: CreateFollowupHeaders,
-      body: CreateFollowupBody,
-      response: {
-        200: withResponseHeaders(ExistingFollowupResponse, ['Idempotent-Replayed']),
-        201: withResponseHeaders(CreatedFollowupResponse, ['Idempotent-Replayed']),
-        409: ErrorResponseSchema,
-        422: ErrorResponseSchema,
-      },
+  const route = apiRoutes(app, tokens, 'followups');
+
+  route.post('/followups', 'followups:write', {
+    operationId: 'createFollowup',
+    summary: 'Create a followup',
+    description:
+      'Send `Idempotency-Key` to make retries safe (24 h). A followup whose `call_id` already exists on the debt is returned with 200 instead of being duplicated.',
+    headers: CreateFollowupHeaders,
+    body: CreateFollowupBody,
+    response: {
+      200: withResponseHeaders(ExistingFollowupResponse, ['Idempotent-Replayed']),
+      201: withResponseHeaders(CreatedFollowupResponse, ['Idempotent-Replayed']),
+      409: ErrorResponseSchema,
+      422: ErrorResponseSchema,
     },
   }, async (request, reply) => {
     return replyOnce(request, reply, pool, (db) => createFollowup(db, ids, callerOf(request), request.body, media), (outcome) => ({
@@ -61,41 +50,30 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
     }));
   });
 
-  app.get('/followups/:id', {
-    onRequest: authenticate(tokens, 'followups:read'),
-    schema: {
-      operationId: 'getFollowup',
-      tags: ['followups'],
-      summary: 'Get a followup',
-      params: FollowupParams,
-      response: { 200: FollowupResponse, ...errorResponses },
-    },
+  route.get('/followups/:id', 'followups:read', {
+    operationId: 'getFollowup',
+    summary: 'Get a followup',
+    params: FollowupParams,
+    response: { 200: FollowupResponse },
   }, async (request) => {
     const id = ids.decode('followup', request.params.id);
     const lookup = id === undefined ? undefined : await findFollowup(request.auth.companyId, id, pool);
     return ok('Success', await present(owned(lookup, 'followup')));
   });
 
-  for (const method of ['PUT', 'PATCH'] as const) {
-    app.route({
-      method,
-      url: '/followups/:id',
-      onRequest: authenticate(tokens, 'followups:write'),
-      schema: {
-        operationId: method === 'PUT' ? 'putFollowup' : 'patchFollowup',
-        tags: ['followups'],
-        summary: `Update a followup (${method === 'PUT' ? 'partial, like PATCH' : 'partial'})`,
-        description: 'Only the fields sent change; `null` clears a nullable field. `debt_id` cannot be changed. Every changed field is recorded in the history.',
-        params: FollowupParams,
-        body: UpdateFollowupBody,
-        response: { 200: UpdatedFollowupResponse, ...errorResponses, 409: ErrorResponseSchema },
-      },
-      handler: async (request) => {
-        const id = ids.decode('followup', request.params.id);
-        if (id === undefined) throw errors.notFound('followup');
-        const row = await changeFollowup(pool, callerOf(request), id, request.body, media);
-        return ok('Followup updated successfully', await present(row));
-      },
+  for (const method of ['put', 'patch'] as const) {
+    route[method]('/followups/:id', 'followups:write', {
+      operationId: method === 'put' ? 'putFollowup' : 'patchFollowup',
+      summary: `Update a followup (${method === 'put' ? 'partial, like PATCH' : 'partial'})`,
+      description: 'Only the fields sent change; `null` clears a nullable field. `debt_id` cannot be changed. Every changed field is recorded in the history.',
+      params: FollowupParams,
+      body: UpdateFollowupBody,
+      response: { 200: UpdatedFollowupResponse, 409: ErrorResponseSchema },
+    }, async (request) => {
+      const id = ids.decode('followup', request.params.id);
+      if (id === undefined) throw errors.notFound('followup');
+      const row = await changeFollowup(pool, callerOf(request), id, request.body, media);
+      return ok('Followup updated successfully', await present(row));
     });
   }
 };

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope, Nullable } from '../http/envelope.js';
 import { named, publishedAs, publishedWith } from '../http/openapi-schema.js';
-import { CursorPagination, PageQueryFields, PagePagination } from '../http/pagination.js';
+import { CursorPagination, PageQuery, PageQueryFields, PagePagination, PageResponse } from '../http/pagination.js';
 import { EnumListParam, TimestampParam } from '../http/query-params.js';
 
 export const FOLLOWUP_TYPES = ['call', 'sms', 'email', 'whatsapp', 'voicemail', 'manual_call', 'physical', 'postmail'] as const;
@@ -241,12 +241,5 @@ export const FollowupChange = named('FollowupChange', Type.Object({
   to: Type.Unknown({ description: 'Value after' }),
   source: Type.String({ description: 'api:<client_id>, tracking, payment or system', examples: ['api:rlc_0123'] }),
 }));
-export const HistoryQuery = publishedAs(
-  Type.Object({ page: listParam('Page number (default 1)', []), limit: listParam('1 to 100 (default 20)', []) }),
-  Type.Object(PageQueryFields),
-);
-export const HistoryResponse = Type.Object({
-  error: Type.Literal(false),
-  data: Type.Array(FollowupChange),
-  pagination: PagePagination,
-}, { description: "A page of the followup's changes, oldest first" });
+export const HistoryQuery = PageQuery();
+export const HistoryResponse = PageResponse(FollowupChange, "A page of the followup's changes, oldest first");

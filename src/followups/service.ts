@@ -6,7 +6,7 @@ import { errors, owned } from '../http/errors.js';
 import type { IdCodec } from '../security/encrypted-id.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { debtOwnership } from '../debts/repository.js';
-import { pageInfo, type PageRequest } from '../http/pagination.js';
+import { pageInfo, readPage, type PageRequest } from '../http/pagination.js';
 import { encodeCursor, parseListQuery, type ListRequest } from './list-query.js';
 import { countFollowups, listFollowups } from './list-repository.js';
 import { cancelRecordingIngest, findFollowup, insertFollowup, listChanges, lockAudioUrl, markRecordingPending, updateFollowup, WRITABLE_COLUMNS, type FollowupRow, type FollowupValues } from './repository.js';
@@ -177,6 +177,5 @@ export async function listDebtFollowups(
 /** A page of the followup's changes, oldest first; 404 / 403 as for a read. */
 export async function followupHistory(pool: Pool, companyId: number, id: number | undefined, page: PageRequest) {
   owned(id === undefined ? undefined : await findFollowup(companyId, id, pool), 'followup');
-  const { rows, total } = await listChanges(companyId, id!, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool);
-  return { rows, pagination: pageInfo(page, total) };
+  return readPage(page, (window) => listChanges(companyId, id!, window, pool));
 }

@@ -1,7 +1,8 @@
-import { Type } from '@sinclair/typebox';
+import type { PageWindow, RowPage } from '../db/page.js';
+import { Type, type TOptional, type TProperties, type TSchema, type TString } from '@sinclair/typebox';
 import { Nullable } from './envelope.js';
 import { errors, type ErrorDetails } from './errors.js';
-import { named } from './openapi-schema.js';
+import { named, publishedAs } from './openapi-schema.js';
 
 /** `pagination` of page-mode lists, keys in this order. */
 export const PagePagination = named('Pagination', Type.Object({
@@ -30,6 +31,26 @@ export const PageQueryFields = {
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1, description: 'Page number, from 1', examples: [1] })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: 'Items per page', examples: [DEFAULT_LIMIT] })),
 };
+
+/** `{"error": false, "data": [...], "pagination"}`: one page of a page-mode list of `item`. */
+export function PageResponse<T extends TSchema>(item: T, description: string) {
+  return Type.Object({ error: Type.Literal(false), data: Type.Array(item), pagination: PagePagination }, { description });
+}
+
+type StringParams<F extends TProperties> = { [K in keyof F]: TOptional<TString> };
+
+/**
+ * The query of a page-mode list: `page`, `limit` and the list's own `filters`. The validator takes
+ * each as a string (the route parses them, so that every bad parameter is reported at once in the
+ * API's words); the document shows them as `filters` and PageQueryFields type them.
+ */
+export function PageQuery<F extends TProperties = {}>(filters: F = {} as F) {
+  const strings = Object.fromEntries(Object.keys(filters).map((name) => [name, Type.Optional(Type.String())])) as StringParams<F>;
+  return publishedAs(
+    Type.Object({ ...strings, page: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) }),
+    Type.Object({ ...filters, ...PageQueryFields }),
+  );
+}
 
 /** `page` (≥ 1, default 1) and `limit` (1–100, default 20); problems are added to `details`. */
 export function parsePage(query: { page?: string; limit?: string }, details: ErrorDetails): PageRequest {
@@ -67,4 +88,10 @@ export function integerParam(
 /** The `pagination` object of page-mode lists. */
 export function pageInfo({ page, limit }: PageRequest, total: number) {
   return { total, page, limit, pages: Math.ceil(total / limit) };
+}
+
+/** The requested page of a list: `list` reads the rows of the page's window and the total. */
+export async function readPage<Row>(page: PageRequest, list: (window: PageWindow) => Promise<RowPage<Row>>) {
+  const { rows, total } = await list({ limit: page.limit, offset: (page.page - 1) * page.limit });
+  return { rows, pagination: pageInfo(page, total) };
 }

@@ -1,11 +1,11 @@
 import type { Task } from 'graphile-worker';
 import type { Queryable } from '../db/pool.js';
-import { recordMaintenanceRun, tryLock, unlock } from '../jobs/repository.js';
+import { purgeInBatches } from '../jobs/maintenance.js';
+import { tryLock, unlock } from '../jobs/repository.js';
 import { deleteExpiredKeys } from './repository.js';
 
 // Arbitrary constant: one purge at a time across every worker process.
 const LOCK_ID = 7_305_221_002;
-const BATCH = 5_000;
 export const PURGE_TASK = 'purge_idempotency_keys';
 
 /**
@@ -23,14 +23,7 @@ export const purgeIdempotencyKeys: Task = async (_payload, helpers) => {
       return;
     }
     try {
-      const started = new Date();
-      let deleted = 0;
-      let count: number;
-      do {
-        count = await deleteExpiredKeys(BATCH, client);
-        deleted += count;
-      } while (count === BATCH);
-      await recordMaintenanceRun(PURGE_TASK, started, deleted, client);
+      const deleted = await purgeInBatches(PURGE_TASK, client, deleteExpiredKeys);
       helpers.logger.info(`purged ${deleted} expired idempotency keys`);
     } finally {
       await unlock(LOCK_ID, client);

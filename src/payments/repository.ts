@@ -1,4 +1,5 @@
 import type { Lookup } from '../db/lookup.js';
+import { selectPage, type PageWindow, type RowPage } from '../db/page.js';
 import type { Queryable } from '../db/pool.js';
 
 export interface PaymentRow {
@@ -76,16 +77,10 @@ export async function paymentsCoverDebt(companyId: number, debtId: number, tx: Q
 }
 
 /** One page of the company's payments (of one debt, if given), latest paid first, and their total. */
-export async function listPayments(
-  companyId: number,
-  debtId: number | undefined,
-  window: { limit: number; offset: number },
-  db: Queryable,
-): Promise<{ rows: PaymentRow[]; total: number }> {
+export async function listPayments(companyId: number, debtId: number | undefined, window: PageWindow, db: Queryable): Promise<RowPage<PaymentRow>> {
   const filter = 'company_id = $1 AND ($2::bigint IS NULL OR debt_id = $2)';
-  const [page, count] = await Promise.all([
-    db.query<PaymentRow>(`SELECT * FROM payments WHERE ${filter} ORDER BY paid_at DESC, id DESC LIMIT $3 OFFSET $4`, [companyId, debtId ?? null, window.limit, window.offset]),
-    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments WHERE ${filter}`, [companyId, debtId ?? null]),
-  ]);
-  return { rows: page.rows, total: count.rows[0]!.n };
+  return selectPage<PaymentRow>(db, {
+    select: `SELECT * FROM payments WHERE ${filter} ORDER BY paid_at DESC, id DESC`,
+    count: `SELECT count(*)::int AS n FROM payments WHERE ${filter}`,
+  }, [companyId, debtId ?? null], window);
 }

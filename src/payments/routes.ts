@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
-import { authenticate } from '../http/authenticate.js';
+import { apiRoutes, OBJECT_ERRORS } from '../http/api-routes.js';
 import { ok } from '../http/envelope.js';
-import { ErrorResponseSchema, owned } from '../http/errors.js';
+import { owned } from '../http/errors.js';
 import { requirePage } from '../http/pagination.js';
 import { findPayment } from './repository.js';
 import {
@@ -11,55 +11,42 @@ import {
 import { toPayment } from './serialize.js';
 import { companyPayments, createPayment } from './service.js';
 
-const errorResponses = { 403: ErrorResponseSchema, 404: ErrorResponseSchema };
-
 export const paymentRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens, paymentAttributionDays }) => {
-  const read = authenticate(tokens, 'payments:read');
+  const route = apiRoutes(app, tokens, 'payments');
 
-  app.post('/payments', {
-    onRequest: authenticate(tokens, 'payments:write'),
-    schema: {
-      operationId: 'createPayment',
-      tags: ['payments'],
-      summary: 'Record a payment',
-      description: 'An explicit `followup_id` (of the same debt) gets the attribution; otherwise the followup whose tracked link to the debt\'s ' +
-        '`payment_link` a person clicked last within the attribution window before `paid_at`. The attributed followup gets ' +
-        '`triggered_payment: true`. Once the debt\'s payments cover its amount, its status becomes `status.default.paid`. ' +
-        'A `reference` already recorded on the debt returns that payment with 200.',
-      body: CreatePaymentBody,
-      response: { 200: ExistingPaymentResponse, 201: CreatedPaymentResponse },
-    },
+  route.post('/payments', 'payments:write', {
+    operationId: 'createPayment',
+    summary: 'Record a payment',
+    description: 'An explicit `followup_id` (of the same debt) gets the attribution; otherwise the followup whose tracked link to the debt\'s ' +
+      '`payment_link` a person clicked last within the attribution window before `paid_at`. The attributed followup gets ' +
+      '`triggered_payment: true`. Once the debt\'s payments cover its amount, its status becomes `status.default.paid`. ' +
+      'A `reference` already recorded on the debt returns that payment with 200.',
+    body: CreatePaymentBody,
+    response: { 200: ExistingPaymentResponse, 201: CreatedPaymentResponse },
   }, async (request, reply) => {
     const outcome = await createPayment(pool, ids, paymentAttributionDays, request.auth.companyId, request.body);
     if ('created' in outcome) return reply.code(201).send(ok('Payment recorded successfully', toPayment(outcome.created, ids)));
     return reply.code(200).send(ok('Payment already recorded', toPayment(outcome.existing, ids)));
   });
 
-  app.get('/payments/:id', {
-    onRequest: read,
-    schema: {
-      operationId: 'getPayment',
-      tags: ['payments'],
-      summary: 'Get a payment',
-      params: PaymentParams,
-      response: { 200: PaymentResponse, ...errorResponses },
-    },
+  route.get('/payments/:id', 'payments:read', {
+    operationId: 'getPayment',
+    summary: 'Get a payment',
+    params: PaymentParams,
+    response: { 200: PaymentResponse },
   }, async (request) => {
     const id = ids.decode('payment', request.params.id);
     const lookup = id === undefined ? undefined : await findPayment(request.auth.companyId, id, pool);
     return ok('Success', toPayment(owned(lookup, 'payment'), ids));
   });
 
-  app.get('/payments', {
-    onRequest: read,
-    schema: {
-      operationId: 'listPayments',
-      tags: ['payments'],
-      summary: 'List payments',
-      description: 'Latest paid first (ties by id); `debt_id` keeps those of one debt.',
-      querystring: ListPaymentsQuery,
-      response: { 200: PaymentListResponse, ...errorResponses },
-    },
+  route.get('/payments', 'payments:read', {
+    operationId: 'listPayments',
+    summary: 'List payments',
+    description: 'Latest paid first (ties by id); `debt_id` keeps those of one debt.',
+    querystring: ListPaymentsQuery,
+    // `debt_id` names a debt: another company's is a 403, an unknown one a 404.
+    response: { 200: PaymentListResponse, ...OBJECT_ERRORS },
   }, async (request) => {
     const page = requirePage(request.query);
     const { rows, pagination } = await companyPayments(pool, ids, request.auth.companyId, request.query.debt_id, page);

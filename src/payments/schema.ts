@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope, Nullable } from '../http/envelope.js';
-import { named, publishedAs, publishedWith } from '../http/openapi-schema.js';
-import { PageQueryFields, PagePagination } from '../http/pagination.js';
+import { named, publishedWith } from '../http/openapi-schema.js';
+import { PageQuery, PageResponse } from '../http/pagination.js';
 
 const idField = (field: string, kind: string) => Type.String({
   maxLength: 64, description: `Encrypted ID of the ${kind}`, examples: ['Qd4YaoWAqUqUu-fRwvIWqg'], errorMessage: `${field} must be a ${kind} ID string`,
@@ -74,17 +74,9 @@ export const CreatedPaymentResponse = Envelope(Payment, 'Payment recorded');
 export const ExistingPaymentResponse = Envelope(Payment, 'The debt already has a payment with this reference: that one is returned, nothing is counted');
 export const PaymentResponse = Envelope(Payment, 'The payment');
 
-export const ListPaymentsQuery = publishedAs(
-  Type.Object({ debt_id: Type.Optional(Type.String()), page: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) }),
-  Type.Object({
-    debt_id: Type.Optional(Type.String({ description: 'Only the payments of this debt (its encrypted ID)', examples: ['Qd4YaoWAqUqUu-fRwvIWqg'] })),
-    ...PageQueryFields,
-  }),
-);
+export const ListPaymentsQuery = PageQuery({
+  debt_id: Type.Optional(Type.String({ description: 'Only the payments of this debt (its encrypted ID)', examples: ['Qd4YaoWAqUqUu-fRwvIWqg'] })),
+});
 export type ListPaymentsQuery = Static<typeof ListPaymentsQuery>;
 
-export const PaymentListResponse = Type.Object({
-  error: Type.Literal(false),
-  data: Type.Array(Payment),
-  pagination: PagePagination,
-}, { description: 'A page of payments, latest paid first' });
+export const PaymentListResponse = PageResponse(Payment, 'A page of payments, latest paid first');

@@ -5,7 +5,7 @@ import { emitEvents } from '../webhooks/outbox.js';
 import { findFollowup, updateFollowup } from '../followups/repository.js';
 import type { ErrorDetails } from '../http/errors.js';
 import { errors, owned } from '../http/errors.js';
-import { pageInfo, type PageRequest } from '../http/pagination.js';
+import { readPage, type PageRequest } from '../http/pagination.js';
 import type { IdCodec } from '../security/encrypted-id.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import { lastHumanClick } from '../tracking/repository.js';
@@ -83,6 +83,5 @@ export async function companyPayments(pool: Pool, ids: IdCodec, companyId: numbe
     debtId = ids.decode('debt', debtText);
     owned(debtId === undefined ? undefined : await debtOwnership(companyId, debtId, pool), 'debt');
   }
-  const { rows, total } = await listPayments(companyId, debtId, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool);
-  return { rows, pagination: pageInfo(page, total) };
+  return readPage(page, (window) => listPayments(companyId, debtId, window, pool));
 }

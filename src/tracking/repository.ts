@@ -1,3 +1,4 @@
+import { selectPage, type PageWindow, type RowPage } from '../db/page.js';
 import type { Queryable } from '../db/pool.js';
 import type { FollowupStatus } from '../followups/schema.js';
 import type { EventType } from './schema.js';
@@ -142,21 +143,11 @@ export async function lockFollowupStatus(companyId: number, followupId: number, 
 }
 
 /** One page of a followup's events, oldest first, and their total. */
-export async function listEvents(
-  companyId: number,
-  followupId: number,
-  window: { limit: number; offset: number },
-  db: Queryable,
-): Promise<{ rows: EventRow[]; total: number }> {
-  const [page, count] = await Promise.all([
-    db.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM tracking_events WHERE company_id = $1 AND followup_id = $2
-       ORDER BY occurred_at, id LIMIT $3 OFFSET $4`,
-      [companyId, followupId, window.limit, window.offset],
-    ),
-    db.query<{ n: number }>('SELECT count(*)::int AS n FROM tracking_events WHERE company_id = $1 AND followup_id = $2', [companyId, followupId]),
-  ]);
-  return { rows: page.rows, total: count.rows[0]!.n };
+export async function listEvents(companyId: number, followupId: number, window: PageWindow, db: Queryable): Promise<RowPage<EventRow>> {
+  return selectPage<EventRow>(db, {
+    select: `SELECT ${EVENT_COLUMNS} FROM tracking_events WHERE company_id = $1 AND followup_id = $2 ORDER BY occurred_at, id`,
+    count: 'SELECT count(*)::int AS n FROM tracking_events WHERE company_id = $1 AND followup_id = $2',
+  }, [companyId, followupId], window);
 }
 
 /**

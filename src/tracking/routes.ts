@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
-import { callerOf, errorResponses } from '../followups/routes.js';
+import { callerOf } from '../followups/routes.js';
 import { FollowupParams } from '../followups/schema.js';
-import { authenticate } from '../http/authenticate.js';
+import { apiRoutes } from '../http/api-routes.js';
 import { ok } from '../http/envelope.js';
 import { requirePage } from '../http/pagination.js';
 import { trackedUrlRoutes } from './tracked-url-routes.js';
@@ -20,68 +20,53 @@ export const trackingRoutes: FastifyPluginAsyncTypebox<AppContext & { apiPrefix:
 };
 
 const trackingApiRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, keys, tokens, publicUrl }) => {
+  const route = apiRoutes(app, tokens, 'tracking');
   const followupId = (text: string) => ids.decode('followup', text);
 
-  app.post('/followups/:id/tracking-links', {
-    onRequest: authenticate(tokens, 'followups:write'),
-    schema: {
-      operationId: 'createTrackingLink',
-      tags: ['tracking'],
-      summary: 'Make a tracked link',
-      description: 'Returns a `/t/c/…` URL bound to this followup and to `url`: a click is counted, then answered with a 302 to `url`. ' +
-        'The token names a stored link, so it cannot be made to lead anywhere else.',
-      params: FollowupParams,
-      body: TrackingLinkBody,
-      response: { 201: TrackingLinkResponse, ...errorResponses },
-    },
+  route.post('/followups/:id/tracking-links', 'followups:write', {
+    operationId: 'createTrackingLink',
+    summary: 'Make a tracked link',
+    description: 'Returns a `/t/c/…` URL bound to this followup and to `url`: a click is counted, then answered with a 302 to `url`. ' +
+      'The token names a stored link, so it cannot be made to lead anywhere else.',
+    params: FollowupParams,
+    body: TrackingLinkBody,
+    response: { 201: TrackingLinkResponse },
   }, async (request, reply) => {
     const { token, destination } = await createClickLink(pool, request.auth.companyId, followupId(request.params.id), request.body.url);
     return reply.code(201).send(ok('Tracking link created', { followup_id: request.params.id, url: `${publicUrl}/t/c/${token}`, destination }));
   });
 
-  app.get('/followups/:id/tracking-pixel', {
-    onRequest: authenticate(tokens, 'followups:read'),
-    schema: {
-      operationId: 'getTrackingPixel',
-      tags: ['tracking'],
-      summary: "The followup's open pixel",
-      description: 'A `/t/o/…` URL answering a 1×1 transparent GIF; each fetch by a person counts an open.',
-      params: FollowupParams,
-      response: { 200: TrackingPixelResponse, ...errorResponses },
-    },
+  route.get('/followups/:id/tracking-pixel', 'followups:read', {
+    operationId: 'getTrackingPixel',
+    summary: "The followup's open pixel",
+    description: 'A `/t/o/…` URL answering a 1×1 transparent GIF; each fetch by a person counts an open.',
+    params: FollowupParams,
+    response: { 200: TrackingPixelResponse },
   }, async (request) => {
     const token = await openPixel(pool, keys.tracking, request.auth.companyId, followupId(request.params.id));
     return ok('Success', { followup_id: request.params.id, url: `${publicUrl}/t/o/${token}` });
   });
 
-  app.post('/followups/:id/events', {
-    onRequest: authenticate(tokens, 'followups:write'),
-    schema: {
-      operationId: 'createTrackingEvent',
-      tags: ['tracking'],
-      summary: "Report a provider's tracking event",
-      description: 'Feeds the same counters and status as the tracked URLs. An event whose `provider_event_id` was already received returns the first one with 200 and counts nothing.',
-      params: FollowupParams,
-      body: ProviderEventBody,
-      response: { 200: ExistingEventResponse, 201: CreatedEventResponse, ...errorResponses },
-    },
+  route.post('/followups/:id/events', 'followups:write', {
+    operationId: 'createTrackingEvent',
+    summary: "Report a provider's tracking event",
+    description: 'Feeds the same counters and status as the tracked URLs. An event whose `provider_event_id` was already received returns the first one with 200 and counts nothing.',
+    params: FollowupParams,
+    body: ProviderEventBody,
+    response: { 200: ExistingEventResponse, 201: CreatedEventResponse },
   }, async (request, reply) => {
     const outcome = await recordProviderEvent(pool, callerOf(request), followupId(request.params.id), request.body);
     if ('created' in outcome) return reply.code(201).send(ok('Event recorded', toTrackingEvent(outcome.created, ids)));
     return reply.code(200).send(ok('Event already recorded', toTrackingEvent(outcome.existing, ids)));
   });
 
-  app.get('/followups/:id/tracking-events', {
-    onRequest: authenticate(tokens, 'followups:read'),
-    schema: {
-      operationId: 'listTrackingEvents',
-      tags: ['tracking'],
-      summary: "A followup's opens, clicks and provider events, oldest first",
-      description: 'Machine events (known prefetchers and link scanners) are listed with `machine: true`; the followup\'s counters count only the others.',
-      params: FollowupParams,
-      querystring: EventsQuery,
-      response: { 200: EventListResponse, ...errorResponses },
-    },
+  route.get('/followups/:id/tracking-events', 'followups:read', {
+    operationId: 'listTrackingEvents',
+    summary: "A followup's opens, clicks and provider events, oldest first",
+    description: 'Machine events (known prefetchers and link scanners) are listed with `machine: true`; the followup\'s counters count only the others.',
+    params: FollowupParams,
+    querystring: EventsQuery,
+    response: { 200: EventListResponse },
   }, async (request) => {
     const page = requirePage(request.query);
     const { rows, pagination } = await trackingEvents(pool, request.auth.companyId, followupId(request.params.id), page);

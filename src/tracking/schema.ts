@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope } from '../http/envelope.js';
-import { named, publishedAs, publishedWith } from '../http/openapi-schema.js';
-import { PageQueryFields, PagePagination } from '../http/pagination.js';
+import { named, publishedWith } from '../http/openapi-schema.js';
+import { PageQuery, PageResponse } from '../http/pagination.js';
 
 export const EVENT_TYPES = ['delivered', 'opened', 'clicked', 'bounced'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -94,12 +94,5 @@ export const TrackingEvent = named('TrackingEvent', Type.Object({
 export const CreatedEventResponse = Envelope(TrackingEvent, 'The event is recorded');
 export const ExistingEventResponse = Envelope(TrackingEvent, 'An event with this provider_event_id was already received: that one is returned, nothing is counted');
 
-export const EventsQuery = publishedAs(
-  Type.Object({ page: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) }),
-  Type.Object(PageQueryFields),
-);
-export const EventListResponse = Type.Object({
-  error: Type.Literal(false),
-  data: Type.Array(TrackingEvent),
-  pagination: PagePagination,
-}, { description: "A page of the followup's tracking events, oldest first" });
+export const EventsQuery = PageQuery();
+export const EventListResponse = PageResponse(TrackingEvent, "A page of the followup's tracking events, oldest first");

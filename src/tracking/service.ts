@@ -3,7 +3,7 @@ import { findFollowup, updateFollowup } from '../followups/repository.js';
 import type { FollowupStatus } from '../followups/schema.js';
 import type { Caller } from '../followups/service.js';
 import { errors, owned } from '../http/errors.js';
-import { pageInfo, type PageRequest } from '../http/pagination.js';
+import { readPage, type PageRequest } from '../http/pagination.js';
 import { parseTimestamp } from '../time/timestamp.js';
 import {
   countClick, countOpen, ensurePixelLink, findProviderEvent, insertClickLink, insertEvent, linkByTokenHash, listEvents,
@@ -157,6 +157,5 @@ const UNSETTLED: ReadonlySet<FollowupStatus> = new Set(['on_hold', 'scheduled', 
 /** A page of the followup's tracking events, oldest first; 404 / 403 as for a read. */
 export async function trackingEvents(pool: Pool, companyId: number, followupId: number | undefined, page: PageRequest) {
   owned(followupId === undefined ? undefined : await findFollowup(companyId, followupId, pool), 'followup');
-  const { rows, total } = await listEvents(companyId, followupId!, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool);
-  return { rows, pagination: pageInfo(page, total) };
+  return readPage(page, (window) => listEvents(companyId, followupId!, window, pool));
 }

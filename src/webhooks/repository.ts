@@ -1,4 +1,5 @@
 import type { Lookup } from '../db/lookup.js';
+import { selectPage, type PageWindow, type RowPage } from '../db/page.js';
 import type { Queryable } from '../db/pool.js';
 import { enqueue } from '../jobs/queue.js';
 import type { DeliveryStatus } from './schema.js';
@@ -70,16 +71,11 @@ export async function findSubscription(companyId: number, id: number, db: Querya
   return row.company_id === companyId ? { found: row } : { forbidden: true };
 }
 
-export async function listSubscriptions(
-  companyId: number,
-  window: { limit: number; offset: number },
-  db: Queryable,
-): Promise<{ rows: SubscriptionRow[]; total: number }> {
-  const [page, count] = await Promise.all([
-    db.query<SubscriptionRow>('SELECT * FROM webhook_subscriptions WHERE company_id = $1 ORDER BY id LIMIT $2 OFFSET $3', [companyId, window.limit, window.offset]),
-    db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_subscriptions WHERE company_id = $1', [companyId]),
-  ]);
-  return { rows: page.rows, total: count.rows[0]!.n };
+export async function listSubscriptions(companyId: number, window: PageWindow, db: Queryable): Promise<RowPage<SubscriptionRow>> {
+  return selectPage<SubscriptionRow>(db, {
+    select: 'SELECT * FROM webhook_subscriptions WHERE company_id = $1 ORDER BY id',
+    count: 'SELECT count(*)::int AS n FROM webhook_subscriptions WHERE company_id = $1',
+  }, [companyId], window);
 }
 
 export interface SubscriptionChanges {
@@ -145,19 +141,15 @@ export async function listDeliveries(
   companyId: number,
   subscriptionId: number,
   status: DeliveryStatus | undefined,
-  window: { limit: number; offset: number },
+  window: PageWindow,
   db: Queryable,
-): Promise<{ rows: DeliveryRow[]; total: number }> {
+): Promise<RowPage<DeliveryRow>> {
   const filter = 'd.company_id = $1 AND d.subscription_id = $2 AND ($3::text IS NULL OR d.status = $3)';
-  const [page, count] = await Promise.all([
-    db.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
-       WHERE ${filter} ORDER BY d.id DESC LIMIT $4 OFFSET $5`,
-      [companyId, subscriptionId, status ?? null, window.limit, window.offset],
-    ),
-    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhook_deliveries d WHERE ${filter}`, [companyId, subscriptionId, status ?? null]),
-  ]);
-  return { rows: page.rows, total: count.rows[0]!.n };
+  return selectPage<DeliveryRow>(db, {
+    select: `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+             WHERE ${filter} ORDER BY d.id DESC`,
+    count: `SELECT count(*)::int AS n FROM webhook_deliveries d WHERE ${filter}`,
+  }, [companyId, subscriptionId, status ?? null], window);
 }
 
 export async function findDelivery(companyId: number, subscriptionId: number, id: number, db: Queryable): Promise<DeliveryRow | undefined> {

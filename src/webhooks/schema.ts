@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope, Nullable } from '../http/envelope.js';
-import { named, publishedAs, publishedWith } from '../http/openapi-schema.js';
-import { PageQueryFields, PagePagination } from '../http/pagination.js';
+import { named, publishedWith } from '../http/openapi-schema.js';
+import { PageQuery, PageResponse } from '../http/pagination.js';
 import { WEBHOOK_EVENTS } from './events.js';
 
 export const URL_LIMIT = 2048;
@@ -122,17 +122,10 @@ export const RotatedWebhookResponse = Envelope(WebhookWithSecret, 'The subscript
 export const WebhookResponse = Envelope(Webhook, 'The subscription');
 export const DeletedWebhookResponse = Envelope(Type.Object({ id: Type.String() }), 'The subscription was deleted');
 
-export const ListWebhooksQuery = publishedAs(
-  Type.Object({ page: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) }),
-  Type.Object(PageQueryFields),
-);
+export const ListWebhooksQuery = PageQuery();
 export type ListWebhooksQuery = Static<typeof ListWebhooksQuery>;
 
-export const WebhookListResponse = Type.Object({
-  error: Type.Literal(false),
-  data: Type.Array(Webhook),
-  pagination: PagePagination,
-}, { description: "A page of the company's subscriptions, oldest first" });
+export const WebhookListResponse = PageResponse(Webhook, "A page of the company's subscriptions, oldest first");
 
 export const DeliveryAttempt = named('WebhookDeliveryAttempt', Type.Object({
   attempted_at: ts('When the attempt started'),
@@ -158,20 +151,12 @@ export const Delivery = named('WebhookDelivery', Type.Object({
 }, { additionalProperties: false }));
 export type Delivery = Static<typeof Delivery>;
 
-export const ListDeliveriesQuery = publishedAs(
-  Type.Object({ status: Type.Optional(Type.String()), page: Type.Optional(Type.String()), limit: Type.Optional(Type.String()) }),
-  Type.Object({
-    status: Type.Optional(Type.Unsafe<DeliveryStatus>({ type: 'string', enum: [...DELIVERY_STATUSES], description: 'Only the deliveries in this state' })),
-    ...PageQueryFields,
-  }),
-);
+export const ListDeliveriesQuery = PageQuery({
+  status: Type.Optional(Type.Unsafe<DeliveryStatus>({ type: 'string', enum: [...DELIVERY_STATUSES], description: 'Only the deliveries in this state' })),
+});
 export type ListDeliveriesQuery = Static<typeof ListDeliveriesQuery>;
 
-export const DeliveryListResponse = Type.Object({
-  error: Type.Literal(false),
-  data: Type.Array(Delivery),
-  pagination: PagePagination,
-}, { description: 'A page of the subscription\'s deliveries, newest first' });
+export const DeliveryListResponse = PageResponse(Delivery, 'A page of the subscription\'s deliveries, newest first');
 export const DeliveryResponse = Envelope(Delivery, 'The delivery and its attempts');
 export const RetriedDeliveryResponse = Envelope(Delivery, 'The delivery is pending again, due now');
 export const TestEventResponse = Envelope(Delivery, 'A `webhook.test` event was written, with one delivery to this subscription, due now');

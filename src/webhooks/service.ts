@@ -1,6 +1,6 @@
 import { transaction, type Pool } from '../db/pool.js';
 import { errors, owned, type ErrorDetails } from '../http/errors.js';
-import { pageInfo, type PageRequest } from '../http/pagination.js';
+import { readPage, type PageRequest } from '../http/pagination.js';
 import {
   attemptsOf, deleteSubscription, findDelivery, findSubscription, insertSubscription, insertTestEvent, listDeliveries, listSubscriptions,
   retryDelivery, rotateSecret, updateSubscription, wakeDeliverer, type AttemptRow, type DeliveryRow, type SubscriptionRow,
@@ -89,8 +89,7 @@ export async function getWebhook(pool: Pool, companyId: number, id: number | und
 }
 
 export async function companyWebhooks(pool: Pool, companyId: number, page: PageRequest) {
-  const { rows, total } = await listSubscriptions(companyId, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool);
-  return { rows, pagination: pageInfo(page, total) };
+  return readPage(page, (window) => listSubscriptions(companyId, window, pool));
 }
 
 export interface DeliveryWithAttempts {
@@ -101,8 +100,8 @@ export interface DeliveryWithAttempts {
 /** A page of a subscription's deliveries, each with its attempts. */
 export async function webhookDeliveries(pool: Pool, companyId: number, id: number | undefined, status: DeliveryStatus | undefined, page: PageRequest) {
   const subscription = await getWebhook(pool, companyId, id);
-  const { rows, total } = await listDeliveries(companyId, subscription.id, status, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool);
-  return { deliveries: await withAttempts(pool, companyId, rows), pagination: pageInfo(page, total) };
+  const { rows, pagination } = await readPage(page, (window) => listDeliveries(companyId, subscription.id, status, window, pool));
+  return { deliveries: await withAttempts(pool, companyId, rows), pagination };
 }
 
 export async function webhookDelivery(pool: Pool, companyId: number, id: number | undefined, deliveryId: number | undefined): Promise<DeliveryWithAttempts> {

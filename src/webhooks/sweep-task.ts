@@ -1,11 +1,10 @@
 import type { Task } from 'graphile-worker';
 import type { Queryable } from '../db/pool.js';
-import { recordMaintenanceRun } from '../jobs/repository.js';
+import { purgeInBatches } from '../jobs/maintenance.js';
 import { deleteOldEvents, wakeDueSubscriptions } from './repository.js';
 
 export const SWEEP_TASK = 'sweep_webhooks';
 export const PURGE_EVENTS_TASK = 'purge_webhook_events';
-const BATCH = 5_000;
 
 /**
  * Wakes the deliverer of every subscription with a due delivery (every minute, and when a
@@ -26,14 +25,7 @@ export const sweepWebhooks: Task = async (_payload, helpers) => {
  */
 export const purgeWebhookEvents: Task = async (_payload, helpers) => {
   await helpers.withPgClient(async (client: Queryable) => {
-    const started = new Date();
-    let deleted = 0;
-    let count: number;
-    do {
-      count = await deleteOldEvents(BATCH, client);
-      deleted += count;
-    } while (count === BATCH);
-    await recordMaintenanceRun(PURGE_EVENTS_TASK, started, deleted, client);
+    const deleted = await purgeInBatches(PURGE_EVENTS_TASK, client, deleteOldEvents);
     if (deleted > 0) helpers.logger.info(`purged ${deleted} webhook events older than 30 days`);
   });
 };

@@ -3,23 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_RATE_LIMITS, DEFAULT_WEBHOOKS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
+import { DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_RATE_LIMITS, DEFAULT_WEBHOOKS, decodeKey, defaultHttpLimits, loadConfig } from '../../src/config.js';
+import { problemsOf } from '../helpers/config.js';
 import { AllowList } from '../../src/net/allow-list.js';
 
 const HEX_KEY = randomBytes(32).toString('hex');
 const URL = 'postgres://relance:secret@db.internal:5432/relance';
-
-/** The problems a ConfigError lists, one per line. */
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    assert.match(error.message, /^Invalid configuration:\n {2}- /);
-    return error.message.split('\n').slice(1).map((line) => line.replace(/^ {2}- /, ''));
-  }
-  assert.fail(`loadConfig accepted ${JSON.stringify(env)}`);
-}
 
 describe('loadConfig', () => {
   test('an empty environment gives the embedded defaults', () => {

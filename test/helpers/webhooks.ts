@@ -2,10 +2,9 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import pino from 'pino';
-import { DEFAULT_DATABASE_LIMITS, DEFAULT_MEDIA, DEFAULT_WEBHOOKS, type DatabaseLimits, type WebhookSettings } from '../../src/config.js';
+import { DEFAULT_MEDIA, DEFAULT_WEBHOOKS, type DatabaseLimits, type WebhookSettings } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
-import { startWorker } from '../../src/jobs/worker.js';
 import { AllowList } from '../../src/net/allow-list.js';
 import { IdCodec } from '../../src/security/encrypted-id.js';
 import type { Keys } from '../../src/security/keys.js';
@@ -15,6 +14,7 @@ import { emitEvents, type FieldChanges } from '../../src/webhooks/outbox.js';
 import type { WebhookEvent } from '../../src/webhooks/events.js';
 import { freshDatabase } from './database.js';
 import { API, body, setup, type Tenant, type TestContext } from './setup.js';
+import { ownWorker } from './worker.js';
 
 /** What the receivers here are: plain http on loopback, as WEBHOOK_ALLOW_HTTP=true and OUTBOUND_ALLOW=127.0.0.1 allow. */
 export const LOOPBACK_RULES = { allowHttp: true, allow: AllowList.parse('127.0.0.1').allow };
@@ -45,20 +45,11 @@ export async function deliveryWorker(
   ctx: TestContext & { url: string }, delivery: Partial<Omit<WebhookSettings, 'allowHttp'>> = {}, extra: Partial<WebhookDeps> = {},
   database: Partial<DatabaseLimits> = {},
 ) {
-  const pool = createPool(ctx.url, 6, { ...DEFAULT_DATABASE_LIMITS, ...database });
   const outcomes: DeliveryOutcome[] = [];
-  const worker = await startWorker(pool, pino({ level: 'silent' }), { concurrency: 3, purgeSchedule: '0 0 1 1 *' }, {
+  const { pool, stop } = await ownWorker(ctx.url, 6, pino({ level: 'silent' }), { concurrency: 3, purgeSchedule: '0 0 1 1 *' }, {
     storage: ctx.storage, maxBytes: 1024 * 1024, allow: AllowList.EMPTY, timeoutMs: 5_000,
     webhooks: webhookDeps(ctx.keys, ctx.storage, delivery, { onDelivery: (outcome) => outcomes.push(outcome), ...extra }),
-  });
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await worker.stop();
-    await pool.end();
-  };
-  after(stop);
+  }, database);
   return { outcomes, stop, pool };
 }
 

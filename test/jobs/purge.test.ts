@@ -16,12 +16,13 @@ import { migrate } from '../../src/db/migrate.js';
 import { createPool, transaction } from '../../src/db/pool.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { enqueue } from '../../src/jobs/queue.js';
-import { startWorker, type Worker } from '../../src/jobs/worker.js';
+import type { Worker } from '../../src/jobs/worker.js';
 import { freshDatabase } from '../helpers/database.js';
 import { AllowList } from '../../src/net/allow-list.js';
 import { waitFor } from '../helpers/processes.js';
 import { testStore } from '../helpers/storage.js';
 import { webhookDeps } from '../helpers/webhooks.js';
+import { ownWorker } from '../helpers/worker.js';
 
 const url = await freshDatabase();
 const ctx = { pool: createPool(url, 4) };
@@ -34,18 +35,9 @@ const SETTINGS = { concurrency: 2, purgeSchedule: '*/10 * * * *' };
 
 /** A worker on a pool of its own, as in a separate process; stopped after the file's tests. */
 async function worker(): Promise<Worker> {
-  const pool = createPool(url, 4);
-  const started = await startWorker(pool, log, SETTINGS, {
+  const { stop } = await ownWorker(url, 4, log, SETTINGS, {
     storage: ctxStorage, maxBytes: 1024, allow: AllowList.EMPTY, timeoutMs: 1_000, webhooks: webhookDeps(workerKeys, ctxStorage),
   });
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await started.stop();
-    await pool.end();
-  };
-  after(stop);
   return { stop };
 }
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -25,6 +25,7 @@ import { deriveKeys } from '../../src/security/keys.js';
 import { freshDatabase } from '../helpers/database.js';
 import { hasHelp, parseExposition, samplesOf, valueOf } from '../helpers/metrics.js';
 import { waitFor } from '../helpers/processes.js';
+import { silentServer } from '../helpers/silent-server.js';
 import { API, body, setup } from '../helpers/setup.js';
 import { testStore } from '../helpers/storage.js';
 
@@ -276,17 +277,7 @@ describe('a database that cannot be reached', () => {
   });
 
   test('accepting connections but never answering: the scrape still answers, without the database gauges', { timeout: 30_000 }, async () => {
-    const sockets = new Set<Socket>();
-    const silentServer = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
-    after(() => {
-      for (const socket of sockets) socket.destroy();
-      silentServer.close();
-    });
-    const port = (silentServer.address() as AddressInfo).port;
+    const { port } = await silentServer();
     const pool = createPool(`postgres://relance:x@127.0.0.1:${port}/relance`, 1, { ...DEFAULT_DATABASE_LIMITS, statementTimeoutMs: 1_000, connectTimeoutMs: 4_000, queueLimit: 10 });
     after(() => pool.end().catch(() => {}));
     const keys = deriveKeys(randomBytes(32));

@@ -1,17 +1,8 @@
 /** The rate-limit settings (RATE_LIMIT_*, REDIS_URL, REDIS_TIMEOUT_MS, TRUST_PROXY): read, defaulted, and refused with a message naming them. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, DEFAULT_RATE_LIMITS, loadConfig } from '../../src/config.js';
-
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message.split('\n').slice(1).map((line) => line.replace(/^ {2}- /, ''));
-  }
-  assert.fail(`loadConfig accepted ${JSON.stringify(env)}`);
-}
+import { DEFAULT_RATE_LIMITS, loadConfig } from '../../src/config.js';
+import { problemsOf } from '../helpers/config.js';
 
 describe('rate-limit settings', () => {
   test('by default: 1,000 reads and 500 writes an hour per client, 20 token attempts a minute per client id and 60 per address, in memory', () => {

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { problemsOf } from '../helpers/config.js';
 import { publicBaseUrl } from '../../src/storage/open-store.js';
-
-/** The problems a ConfigError lists, one per line. */
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message.split('\n').slice(1).map((line) => line.replace(/^ {2}- /, ''));
-  }
-  assert.fail(`loadConfig accepted ${JSON.stringify(env)}`);
-}
 
 const S3 = { STORAGE_DRIVER: 's3', S3_BUCKET: 'relance-media' };
 

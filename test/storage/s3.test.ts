@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
@@ -15,6 +14,7 @@ import { newObjectKey } from '../../src/storage/object-key.js';
 import { openBlobStore } from '../../src/storage/open-store.js';
 import { S3BlobStore } from '../../src/storage/s3-store.js';
 import { recordingProxy, S3_BUCKET, startS3rver } from '../helpers/s3.js';
+import { silentServer } from '../helpers/silent-server.js';
 
 const MIB = 1024 * 1024;
 const server = await startS3rver();
@@ -57,17 +57,7 @@ test('a body found too large midway through a multipart upload aborts the upload
 });
 
 test('every call is timed out, and retried a bounded number of times, against a server that accepts and never answers', async () => {
-  const connections: net.Socket[] = [];
-  const silent = net.createServer((socket) => {
-    connections.push(socket);
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  after(() => {
-    for (const socket of connections) socket.destroy();
-    silent.close();
-  });
-  const { port } = silent.address() as net.AddressInfo;
+  const { port, connections } = await silentServer();
   const store = new S3BlobStore(
     { ...server.settings, endpoint: `http://127.0.0.1:${port}` },
     { connectionTimeoutMs: 1_000, requestTimeoutMs: 300, socketTimeoutMs: 300, maxAttempts: 2 },
