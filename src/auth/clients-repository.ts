@@ -59,12 +59,13 @@ export interface ClientState {
 export async function clientState(clientRowId: number, db: Queryable): Promise<ClientState | undefined> {
   const { rows } = await db.query<{
     company_id: number; disabled: boolean; scopes: Scope[]; token_epoch: number; revoked: string[]; read_limit: number | null; write_limit: number | null;
-  }>(
-    `SELECT c.company_id, c.disabled_at IS NOT NULL AS disabled, c.scopes, c.token_epoch, c.read_limit, c.write_limit,
-            ARRAY(SELECT r.token_id FROM revoked_tokens r WHERE r.client_id = c.id AND r.expires_at > now()) AS revoked
-     FROM api_clients c WHERE c.id = $1`,
-    [clientRowId],
-  );
+  }>({
+    name: 'client-state',
+    text: `SELECT c.company_id, c.disabled_at IS NOT NULL AS disabled, c.scopes, c.token_epoch, c.read_limit, c.write_limit,
+                  ARRAY(SELECT r.token_id FROM revoked_tokens r WHERE r.client_id = c.id AND r.expires_at > now()) AS revoked
+           FROM api_clients c WHERE c.id = $1`,
+    values: [clientRowId],
+  });
   const row = rows[0];
   return row && {
     companyId: row.company_id, disabled: row.disabled, scopes: row.scopes, epoch: row.token_epoch, revoked: new Set(row.revoked),

@@ -1,4 +1,4 @@
-import { data as isoCurrencies } from 'currency-codes';
+import { createRequire } from 'node:module';
 
 /**
  * ISO 4217 codes, from two maintained sources that lag in opposite directions: the ISO list
@@ -9,19 +9,27 @@ import { data as isoCurrencies } from 'currency-codes';
  * entries are not money a debt can be owed in (gold, bond market units, XTS testing, XXX no
  * currency) and are refused.
  */
-const ISO_MINOR_UNITS = new Map(
-  isoCurrencies.filter((c) => !c.countries.some((country) => /^zz\d/i.test(country))).map((c) => [c.code, c.digits]),
-);
-const PSEUDO = new Set(isoCurrencies.filter((c) => !ISO_MINOR_UNITS.has(c.code)).map((c) => c.code));
-const CLDR = new Set(Intl.supportedValuesOf('currency').filter((code) => !PSEUDO.has(code)));
+let known: { isoMinorUnits: Map<string, number>; cldr: Set<string> } | undefined;
+
+/** The two lists, built by the first request that needs them (not at every process start). */
+function currencies() {
+  if (known) return known;
+  const isoCurrencies = (createRequire(import.meta.url)('currency-codes') as typeof import('currency-codes')).data;
+  const isoMinorUnits = new Map(
+    isoCurrencies.filter((c) => !c.countries.some((country) => /^zz\d/i.test(country))).map((c) => [c.code, c.digits]),
+  );
+  const pseudo = new Set(isoCurrencies.filter((c) => !isoMinorUnits.has(c.code)).map((c) => c.code));
+  return (known = { isoMinorUnits, cldr: new Set(Intl.supportedValuesOf('currency').filter((code) => !pseudo.has(code))) });
+}
 
 export function isCurrencyCode(code: string): boolean {
-  return ISO_MINOR_UNITS.has(code) || CLDR.has(code);
+  const { isoMinorUnits, cldr } = currencies();
+  return isoMinorUnits.has(code) || cldr.has(code);
 }
 
 /** Decimal places of the currency's minor unit: 2 for EUR, 0 for JPY, 3 for KWD. */
 export function minorUnits(code: string): number {
-  return ISO_MINOR_UNITS.get(code) ?? new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+  return currencies().isoMinorUnits.get(code) ?? new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
 }
 
 const formats = new Map<string, Intl.NumberFormat>();

@@ -1,10 +1,18 @@
-import { isValid as isCountryCode } from 'i18n-iso-countries/index.js';
+import { createRequire } from 'node:module';
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
-import { isSupportedCountry, ParseError, parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
+import type { CountryCode } from 'libphonenumber-js/max';
 import { errors, type ErrorDetails } from '../http/errors.js';
 import { isCurrencyCode, minorUnits } from './currencies.js';
 import type { DebtChanges, DebtValues, StoredDebt } from './repository.js';
 import { DEBT_FIELDS, METADATA_MAX_BYTES, METADATA_MAX_DEPTH, type DebtField } from './schema.js';
+
+// The numbering plans and the country list are large tables (a third of a second to load on
+// this machine): they are loaded by the first debt that needs them, not by every process start.
+const require = createRequire(import.meta.url);
+let phoneNumbers: typeof import('libphonenumber-js/max') | undefined;
+let countries: typeof import('i18n-iso-countries') | undefined;
+const libphonenumber = () => (phoneNumbers ??= require('libphonenumber-js/max') as typeof import('libphonenumber-js/max'));
+const isCountryCode = (code: string) => (countries ??= require('i18n-iso-countries') as typeof import('i18n-iso-countries')).isValid(code);
 
 /*
  * The rules of debt input that a schema cannot state (phone numbers, IBAN, ISO codes, cross-field
@@ -116,6 +124,7 @@ type PhoneResult = { number: string } | { error: string | undefined };
  * invalid: that field already carries the error.
  */
 function toE164(text: string, country: string | null | undefined): PhoneResult {
+  const { isSupportedCountry, ParseError, parsePhoneNumberWithError } = libphonenumber();
   const defaultCountry = country && isSupportedCountry(country) ? (country as CountryCode) : undefined;
   try {
     const parsed = parsePhoneNumberWithError(text, { defaultCountry, extract: false });

@@ -70,27 +70,43 @@ export type FollowupChanges = Partial<FollowupValues> & { triggered_payment?: bo
 export const TIMESTAMP_COLUMNS: ReadonlySet<string> = new Set(['call_date', 'scheduled_at']);
 
 
+/**
+ * Every column of a followup row, listed: the named statements below return exactly these, so a
+ * column added by a later migration cannot change the result type of a statement a running
+ * process has prepared (PostgreSQL refuses such a cached plan) during a rolling deploy.
+ */
+const ROW_COLUMNS = [
+  'id', 'company_id', 'debt_id', 'status', 'type', 'call_date', 'scheduled_at', 'summary', 'notes', 'call_id', 'audio_url',
+  'pdf_url', 'duration_ms', 'disconnection_reason', 'direction', 'phone_number_used', 'is_retry', 'processed_at',
+  'triggered_payment', 'email_opened', 'email_open_count', 'email_first_opened_at', 'email_clicked', 'email_click_count',
+  'created_at', 'updated_at', 'activity_at', 'audio_key', 'audio_content_type', 'audio_size', 'pdf_key', 'pdf_content_type',
+  'pdf_size', 'recording_state', 'recording_error',
+] as const satisfies readonly (keyof FollowupRow)[];
+const ROW = ROW_COLUMNS.join(', ');
+const rowOf = (alias: string) => ROW_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+
 // The history rows and webhook events of a create or update are written by the same statement
-// as the change: one round trip, and no change without its history and its events.
+// as the change: one round trip, and no change without its history and its events. The row's
+// jsonb (the webhook snapshot, and where each history value is read from) is computed once.
 const INSERT_SQL = `
   WITH ins AS (
-    INSERT INTO followups (company_id, debt_id, ${WRITABLE_COLUMNS.join(', ')})
+    INSERT INTO followups AS f (company_id, debt_id, ${WRITABLE_COLUMNS.join(', ')})
     SELECT d.company_id, d.id, ${WRITABLE_COLUMNS.map((c, i) => `$${i + 4}::${COLUMN_TYPES[c]}`).join(', ')}
     FROM debts d
     WHERE d.company_id = $1 AND d.id = $2
     ON CONFLICT (debt_id, call_id) WHERE call_id IS NOT NULL DO NOTHING
-    RETURNING *
+    RETURNING ${rowOf('f')}, to_jsonb(f) AS snapshot
   ), changes AS (
     INSERT INTO followup_changes (company_id, followup_id, field, from_value, to_value, source)
-    SELECT ins.company_id, ins.id, k.field, NULL, to_jsonb(ins) -> k.field, $3
+    SELECT ins.company_id, ins.id, k.field, NULL, ins.snapshot -> k.field, $3
     FROM ins CROSS JOIN unnest($${WRITABLE_COLUMNS.length + 4}::text[]) WITH ORDINALITY AS k(field, n)
-    WHERE to_jsonb(ins) -> k.field <> 'null'::jsonb
+    WHERE ins.snapshot -> k.field <> 'null'::jsonb
     ORDER BY k.n
   ), events AS (
-    SELECT relance_emit(ins.company_id, followup_event_types(true, NULL, ins.status), 'followup', ins.id, to_jsonb(ins), NULL)
+    SELECT relance_emit(ins.company_id, followup_event_types(true, NULL, ins.status), 'followup', ins.id, ins.snapshot, NULL)
     FROM ins
   )
-  SELECT ins.* FROM ins, events`;
+  SELECT ${rowOf('ins')} FROM ins, events`;
 
 const INSERT_ATTEMPTS = 3;
 
@@ -113,11 +129,11 @@ export async function insertFollowup(
   // The followup holding the call_id can lose it (an update) between the insert that met it and
   // the read of it: then the call_id is free again and the insert is tried anew.
   for (let attempt = 1; attempt <= INSERT_ATTEMPTS; attempt++) {
-    const { rows } = await db.query<FollowupRow>(INSERT_SQL, params);
+    const { rows } = await db.query<FollowupRow>({ name: 'followup-insert', text: INSERT_SQL, values: params });
     if (rows[0]) return { created: rows[0] };
     if (values.call_id === null) return undefined;
     const existing = await db.query<FollowupRow | { id: null }>(
-      `SELECT f.* FROM debts d LEFT JOIN followups f ON f.debt_id = d.id AND f.call_id = $3
+      `SELECT ${rowOf('f')} FROM debts d LEFT JOIN followups f ON f.debt_id = d.id AND f.call_id = $3
        WHERE d.company_id = $1 AND d.id = $2`,
       [companyId, debtId, values.call_id],
     );
@@ -128,9 +144,11 @@ export async function insertFollowup(
   return { contended: true };
 }
 
+const FIND_SQL = `SELECT ${ROW} FROM followups WHERE id = $1`;
+
 /** A followup of the company; `forbidden` when it exists but belongs to another company. */
 export async function findFollowup(companyId: number, id: number, db: Queryable): Promise<Lookup<FollowupRow>> {
-  const { rows } = await db.query<FollowupRow>('SELECT * FROM followups WHERE id = $1', [id]);
+  const { rows } = await db.query<FollowupRow>({ name: 'followup-find', text: FIND_SQL, values: [id] });
   const row = rows[0];
   if (!row) return undefined;
   return row.company_id === companyId ? { found: row } : { forbidden: true };
@@ -160,7 +178,7 @@ export async function updateFollowup(
   const changed = assignments.map(({ field, value }) => `f.${field} IS DISTINCT FROM ${value}`).join(' OR ') || 'false';
   const sql = `
     WITH old AS (
-      SELECT * FROM followups WHERE id = $1 AND company_id = $2 FOR NO KEY UPDATE
+      SELECT id, to_jsonb(followups) AS snapshot FROM followups WHERE id = $1 AND company_id = $2 FOR NO KEY UPDATE
     ), upd AS (
       UPDATE followups f
       SET ${assignments.map(({ field, value }) => `${field} = ${value}, `).join('')}
@@ -168,20 +186,21 @@ export async function updateFollowup(
           updated_at = CASE WHEN ${changed} THEN now() ELSE f.updated_at END
       FROM old
       WHERE f.id = old.id
-      RETURNING f.*
+      RETURNING ${rowOf('f')}, to_jsonb(f) AS snapshot
     ), changes AS (
       INSERT INTO followup_changes (company_id, followup_id, field, from_value, to_value, source)
-      SELECT upd.company_id, upd.id, k.field, to_jsonb(old) -> k.field, to_jsonb(upd) -> k.field, $3
+      SELECT upd.company_id, upd.id, k.field, old.snapshot -> k.field, upd.snapshot -> k.field, $3
       FROM old JOIN upd USING (id) CROSS JOIN unnest($4::text[]) WITH ORDINALITY AS k(field, n)
-      WHERE (to_jsonb(old) -> k.field) IS DISTINCT FROM (to_jsonb(upd) -> k.field)
+      WHERE (old.snapshot -> k.field) IS DISTINCT FROM (upd.snapshot -> k.field)
       ORDER BY k.n
       RETURNING field, from_value, to_value
     ), events AS (
-      SELECT relance_emit(upd.company_id, followup_event_types(false, c.changes, upd.status), 'followup', upd.id, to_jsonb(upd), c.changes)
+      SELECT relance_emit(upd.company_id, followup_event_types(false, c.changes, upd.status), 'followup', upd.id, upd.snapshot, c.changes)
       FROM upd, (SELECT jsonb_object_agg(field, jsonb_build_object('from', from_value, 'to', to_value)) AS changes FROM changes) c
     )
-    SELECT upd.* FROM upd, events`;
-  const { rows } = await db.query<FollowupRow>(sql, params);
+    SELECT ${rowOf('upd')} FROM upd, events`;
+  // Named by its field set (the text depends on nothing else): at most one plan per set per connection.
+  const { rows } = await db.query<FollowupRow>({ name: `followup-update:${fields.join(',')}`, text: sql, values: params });
   if (rows[0]) return { found: rows[0] };
   return ownerOf(companyId, id, db);
 }

@@ -37,15 +37,30 @@ export function toFollowup(row: FollowupRow, ids: IdCodec, media?: MediaUrls): F
   };
 }
 
-const CREATED_KEYS = [
-  'id', 'debt_id', 'status', 'type', 'call_date', 'scheduled_at', 'summary', 'notes', 'call_id', 'audio_url',
-  'pdf_url', 'duration_ms', 'disconnection_reason', 'direction', 'phone_number_used', 'is_retry', 'processed_at',
-] as const;
-
-/** The create response's object: exactly the contract example's keys, in its order. */
-export function toCreatedFollowup(row: FollowupRow, ids: IdCodec): Pick<Followup, (typeof CREATED_KEYS)[number]> {
-  const full = toFollowup(row, ids);
-  return Object.fromEntries(CREATED_KEYS.map((key) => [key, full[key]])) as Pick<Followup, (typeof CREATED_KEYS)[number]>;
+/**
+ * The create response's object: exactly the contract example's keys, in its order (those of
+ * toFollowup up to processed_at), built directly rather than picked out of the full object.
+ */
+export function toCreatedFollowup(row: FollowupRow, ids: IdCodec) {
+  return {
+    id: ids.encode('followup', row.id),
+    debt_id: ids.encode('debt', row.debt_id),
+    status: row.status,
+    type: row.type,
+    call_date: formatNullableTimestamp(row.call_date),
+    scheduled_at: formatNullableTimestamp(row.scheduled_at),
+    summary: row.summary,
+    notes: row.notes,
+    call_id: row.call_id,
+    audio_url: row.audio_url,
+    pdf_url: row.pdf_url,
+    duration_ms: row.duration_ms,
+    disconnection_reason: row.disconnection_reason,
+    direction: row.direction,
+    phone_number_used: row.phone_number_used,
+    is_retry: row.is_retry,
+    processed_at: formatTimestamp(row.processed_at),
+  } satisfies Partial<Followup>;
 }
 
 /** A history entry; timestamp values are shown in the API's format, as on the followup. */

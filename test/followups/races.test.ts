@@ -79,8 +79,9 @@ test('a create whose call_id is freed by an update between its insert and its re
   let insertsSeen = 0;
   // The real database, with another request's update landing right after the first insert.
   const db: Queryable = {
-    query: (async (text: string, params: unknown[]) => {
-      const result = await ctx.pool.query(text, params);
+    query: (async (query: string | { text: string }, params?: unknown[]) => {
+      const result = await ctx.pool.query(query, params);
+      const text = typeof query === 'string' ? query : query.text;
       if (text.includes('INSERT INTO followups') && insertsSeen++ === 0) {
         await ctx.pool.query("UPDATE followups SET call_id = 'moved' WHERE id = $1", [ctx.ids.decode('followup', holder.id)]);
       }
