@@ -114,7 +114,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 20_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 2_000, socketTimeoutMs: 30_000, maxConnections: 300, shutdownGraceMs: 0,
       clientConcurrency: 7, maxRequestsPerSocket: 0,
     });
-    assert.deepEqual(config.database, { statementTimeoutMs: 2_500, connectTimeoutMs: 1_500, queueLimit: 40 });
+    assert.deepEqual(config.database, { statementTimeoutMs: 2_500, connectTimeoutMs: 1_500, queueLimit: 40, idleInTransactionTimeoutMs: 60_000 });
     assert.deepEqual(problemsOf({ REQUEST_TIMEOUT_MS: '0', DATABASE_QUEUE_LIMIT: '0' }), [
       'REQUEST_TIMEOUT_MS must be an integer from 1000 to 3600000 (got "0")',
       'DATABASE_QUEUE_LIMIT must be an integer from 1 to 100000 (got "0")',
