@@ -100,7 +100,7 @@ export async function startEmbedded(dataDir: string, log: Logger, { role = 'comm
       // forever for that exit: only a server still starting when the time is up needs stopping.
       if (error instanceof TimeoutError) await withTimeout(candidate.stop(), STOP_TIMEOUT_MS, 'stop timed out').catch(() => {});
       const detail = logLines.join('').trim().split('\n').slice(-10).join('\n');
-      if (attempt < PORT_ATTEMPTS && !(error instanceof TimeoutError) && /could not bind .* Address already in use/.test(detail)) continue;
+      if (attempt < PORT_ATTEMPTS && !(error instanceof TimeoutError) && detail.includes('Address already in use')) continue;
       throw new Error(`Could not start the embedded PostgreSQL in ${pgDir}: ${(error as Error)?.message ?? 'it exited'}\n${detail}`);
     }
   }
