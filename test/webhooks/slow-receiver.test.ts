@@ -43,4 +43,6 @@ test('a receiver slower than the idle-in-transaction limit, within the send time
   assert.ok(delivery.last_duration_ms >= 2_900, `the attempt took ${delivery.last_duration_ms} ms`);
   assert.equal(requests, 1, 'sent once');
   assert.deepEqual(worker.outcomes, ['delivered']);
+  // Stopped here, before the file's database is dropped under its sessions.
+  await worker.stop();
 });
