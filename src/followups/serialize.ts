@@ -5,41 +5,8 @@ import type { MediaUrls } from './media.js';
 import type { Followup } from './schema.js';
 
 /**
- * The API object of a followup row. Serialization keeps the schema's key order. `media` are the
- * URLs to show (media.ts signs those of stored files); without it, the URLs as stored.
- */
-export function toFollowup(row: FollowupRow, ids: IdCodec, media?: MediaUrls): Followup {
-  return {
-    id: ids.encode('followup', row.id),
-    debt_id: ids.encode('debt', row.debt_id),
-    status: row.status,
-    type: row.type,
-    call_date: formatNullableTimestamp(row.call_date),
-    scheduled_at: formatNullableTimestamp(row.scheduled_at),
-    summary: row.summary,
-    notes: row.notes,
-    call_id: row.call_id,
-    audio_url: media ? media.audio_url : row.audio_url,
-    pdf_url: media ? media.pdf_url : row.pdf_url,
-    duration_ms: row.duration_ms,
-    disconnection_reason: row.disconnection_reason,
-    direction: row.direction,
-    phone_number_used: row.phone_number_used,
-    is_retry: row.is_retry,
-    processed_at: formatTimestamp(row.processed_at),
-    triggered_payment: row.triggered_payment,
-    email_opened: row.email_opened,
-    email_open_count: row.email_open_count,
-    email_first_opened_at: formatNullableTimestamp(row.email_first_opened_at),
-    email_clicked: row.email_clicked,
-    email_click_count: row.email_click_count,
-    ...(media?.media_urls_expire_at && { media_urls_expire_at: media.media_urls_expire_at }),
-  };
-}
-
-/**
- * The create response's object: exactly the contract example's keys, in its order (those of
- * toFollowup up to processed_at), built directly rather than picked out of the full object.
+ * The create response's object: exactly the contract example's keys, in its order (the first
+ * keys of toFollowup), built directly rather than picked out of the full object.
  */
 export function toCreatedFollowup(row: FollowupRow, ids: IdCodec) {
   return {
@@ -61,6 +28,25 @@ export function toCreatedFollowup(row: FollowupRow, ids: IdCodec) {
     is_retry: row.is_retry,
     processed_at: formatTimestamp(row.processed_at),
   } satisfies Partial<Followup>;
+}
+
+/**
+ * The API object of a followup row: the create response's keys, then the tracking and payment
+ * ones, in the schema's order (replacing a key keeps its place). `media` are the URLs to show
+ * (media.ts signs those of stored files); without it, the URLs as stored.
+ */
+export function toFollowup(row: FollowupRow, ids: IdCodec, media?: MediaUrls): Followup {
+  return {
+    ...toCreatedFollowup(row, ids),
+    ...(media && { audio_url: media.audio_url, pdf_url: media.pdf_url }),
+    triggered_payment: row.triggered_payment,
+    email_opened: row.email_opened,
+    email_open_count: row.email_open_count,
+    email_first_opened_at: formatNullableTimestamp(row.email_first_opened_at),
+    email_clicked: row.email_clicked,
+    email_click_count: row.email_click_count,
+    ...(media?.media_urls_expire_at && { media_urls_expire_at: media.media_urls_expire_at }),
+  };
 }
 
 /** A history entry; timestamp values are shown in the API's format, as on the followup. */
