@@ -1,7 +1,7 @@
 import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { apiRoutes } from '../http/api-routes.js';
-import { ok } from '../http/envelope.js';
+import { apiRoutes, operation } from '../http/api-routes.js';
+import { listed, ok } from '../http/envelope.js';
 import { errors, owned } from '../http/errors.js';
 import { pageInfo } from '../http/pagination.js';
 import { bodyProblems } from '../http/validation.js';
@@ -10,7 +10,7 @@ import { countDebts, findDebt, listDebts } from './repository.js';
 import {
   CreateDebtBody,
   DebtListResponse,
-  DebtParams,
+  DebtPath,
   DebtResponse,
   DeletedDebtResponse,
   ListDebtsQuery,
@@ -20,7 +20,7 @@ import { toDebt } from './serialize.js';
 import { createDebt, deleteDebt, updateDebt } from './service.js';
 
 export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, tokens, storage, log }) => {
-  const route = apiRoutes(app, tokens, 'debts');
+  const route = apiRoutes(app, tokens, 'debts', DebtPath);
   // An id that does not decrypt as a debt id is unknown, and costs no query.
   const debtId = (text: string) => {
     const id = ids.decode('debt', text);
@@ -32,8 +32,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   // away: ownership is settled first (another company's debt is a 403 whatever the body), and the
   // rules of rules.ts are checked with it, so that every bad field is reported in one 400.
   route.post('/debts', { scope: 'debts:write', attachValidation: true }, {
-    operationId: 'createDebt',
-    summary: 'Create a debt',
+    ...operation('createDebt', 'Create a debt'),
     body: CreateDebtBody,
     response: { 201: DebtResponse },
   }, async (request, reply) => {
@@ -42,9 +41,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   });
 
   route.get('/debts/:id', 'debts:read', {
-    operationId: 'getDebt',
-    summary: 'Get a debt',
-    params: DebtParams,
+    ...operation('getDebt', 'Get a debt'),
     response: { 200: DebtResponse },
   }, async (request) => {
     const row = owned(await findDebt(request.auth.companyId, debtId(request.params.id), pool), 'debt');
@@ -52,9 +49,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   });
 
   route.get('/debts', 'debts:read', {
-    operationId: 'listDebts',
-    summary: 'List debts',
-    description: 'Newest first (ties by id). Filters combine with AND.',
+    ...operation('listDebts', 'List debts', 'Newest first (ties by id). Filters combine with AND.'),
     querystring: ListDebtsQuery,
     response: { 200: DebtListResponse },
   }, async (request) => {
@@ -65,15 +60,13 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
       listDebts(companyId, filters, { limit: page.limit, offset: (page.page - 1) * page.limit }, pool),
       countDebts(companyId, filters, pool),
     ]);
-    return { error: false as const, data: rows.map((row) => toDebt(row, ids)), pagination: pageInfo(page, total) };
+    return listed(rows.map((row) => toDebt(row, ids)), pageInfo(page, total));
   });
 
   // One route per method, so that each has an operationId of its own.
   for (const method of ['put', 'patch'] as const) {
     route[method]('/debts/:id', { scope: 'debts:write', attachValidation: true }, {
-      operationId: method === 'put' ? 'putDebt' : 'patchDebt',
-      summary: 'Update a debt (partial: only the fields sent change)',
-      params: DebtParams,
+      ...operation(method === 'put' ? 'putDebt' : 'patchDebt', 'Update a debt (partial: only the fields sent change)'),
       body: UpdateDebtBody,
       response: { 200: DebtResponse },
     }, async (request) => {
@@ -84,9 +77,7 @@ export const debtRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   }
 
   route.delete('/debts/:id', 'debts:write', {
-    operationId: 'deleteDebt',
-    summary: 'Delete a debt and its followups',
-    params: DebtParams,
+    ...operation('deleteDebt', 'Delete a debt and its followups'),
     response: { 200: DeletedDebtResponse },
   }, async (request) => {
     const id = debtId(request.params.id);

@@ -227,7 +227,8 @@ export const Debt = named('Debt', Type.Object(
 ));
 export type Debt = Static<typeof Debt>;
 
-export const DebtParams = Type.Object({ id: Type.String({ description: 'Encrypted debt ID', examples: ['Qd4YaoWAqUqUu-fRwvIWqg'] }) });
+/** The parameter of the debts' URLs (`/debts/:id`). */
+export const DebtPath = { id: Type.String({ description: 'Encrypted debt ID', examples: ['Qd4YaoWAqUqUu-fRwvIWqg'] }) };
 
 const queryParam = (description: string, examples: string[] = []) => Type.Optional(Type.String({ description, examples }));
 

@@ -1,14 +1,14 @@
 import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { apiRoutes } from '../http/api-routes.js';
+import { apiRoutes, operation } from '../http/api-routes.js';
+import { listed } from '../http/envelope.js';
 import { requirePage } from '../http/pagination.js';
 import { parseListQuery } from './list-query.js';
 import { followupHistory, listCompanyFollowups, listDebtFollowups, type FollowupPage } from './service.js';
 import {
-  DebtFollowupsParams,
   DebtFollowupsQuery,
   FollowupListResponse,
-  FollowupParams,
+  FollowupPath,
   HistoryQuery,
   HistoryResponse,
   ListFollowupsQuery,
@@ -19,22 +19,18 @@ import { toChange } from './serialize.js';
 export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
   const { pool, ids, tokens } = context;
   const present = followupPresenter(context);
-  const listResponse = async ({ rows, pagination }: FollowupPage) => ({ error: false as const, data: await Promise.all(rows.map(present)), pagination });
-  const route = apiRoutes(app, tokens, 'followups');
+  const listResponse = async ({ rows, pagination }: FollowupPage) => listed(await Promise.all(rows.map(present)), pagination);
+  const route = apiRoutes(app, tokens, 'followups', FollowupPath);
 
   route.get('/followups', 'followups:read', {
-    operationId: 'listFollowups',
-    summary: 'List followups',
-    description: 'Filters combine with AND. `page`/`limit` gives `pagination.total`; `cursor` (start with an empty one) gives `pagination.next_cursor` for deep, stable scans.',
+    ...operation('listFollowups', 'List followups',
+      'Filters combine with AND. `page`/`limit` gives `pagination.total`; `cursor` (start with an empty one) gives `pagination.next_cursor` for deep, stable scans.'),
     querystring: ListFollowupsQuery,
     response: { 200: FollowupListResponse },
   }, async (request) => listResponse(await listCompanyFollowups(pool, ids, request.auth.companyId, parseListQuery(request.query, ids))));
 
   route.get('/followups/debt/:debtId', 'followups:read', {
-    operationId: 'listDebtFollowups',
-    summary: "List one debt's followups",
-    description: 'The same filters and pagination as `GET /followups`.',
-    params: DebtFollowupsParams,
+    ...operation('listDebtFollowups', "List one debt's followups", 'The same filters and pagination as `GET /followups`.'),
     querystring: DebtFollowupsQuery,
     response: { 200: FollowupListResponse },
   }, async (request) => {
@@ -43,14 +39,12 @@ export const followupListRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   });
 
   route.get('/followups/:id/history', 'followups:read', {
-    operationId: 'getFollowupHistory',
-    summary: "A followup's changes, oldest first",
-    params: FollowupParams,
+    ...operation('getFollowupHistory', "A followup's changes, oldest first"),
     querystring: HistoryQuery,
     response: { 200: HistoryResponse },
   }, async (request) => {
     const page = requirePage(request.query);
     const { rows, pagination } = await followupHistory(pool, request.auth.companyId, ids.decode('followup', request.params.id), page);
-    return { error: false as const, data: rows.map(toChange), pagination };
+    return listed(rows.map(toChange), pagination);
   });
 };

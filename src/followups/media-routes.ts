@@ -4,7 +4,7 @@ import { parse as parseContentType } from 'content-type';
 import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { AppContext } from '../app-context.js';
-import { apiRoutes } from '../http/api-routes.js';
+import { apiRoutes, operation } from '../http/api-routes.js';
 import { Envelope, Nullable, ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { named } from '../http/openapi-schema.js';
@@ -13,7 +13,7 @@ import { newObjectKey } from '../storage/object-key.js';
 import { followupPresenter } from './media.js';
 import { findFollowup, setMedia, type MediaKind } from './repository.js';
 import { callerOf } from './routes.js';
-import { FollowupParams, FollowupResponse } from './schema.js';
+import { FollowupPath, FollowupResponse } from './schema.js';
 
 /** What each kind of file accepts. */
 const ACCEPTS: Record<MediaKind, { label: string; accepts: (type: string) => boolean }> = {
@@ -36,7 +36,7 @@ const Recording = named('Recording', Type.Object({
 export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
   const { pool, ids, tokens, storage, media } = context;
   const present = followupPresenter(context);
-  const route = apiRoutes(app, tokens, 'followups');
+  const route = apiRoutes(app, tokens, 'followups', FollowupPath);
   // Any content type reaches the handler as the raw stream; the handler says which it takes (415).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -48,11 +48,10 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
   };
 
   for (const kind of ['audio', 'pdf'] as const) {
+    const [Kind, file] = kind === 'audio' ? ['Audio', 'call recording'] : ['Pdf', 'PDF document'];
     route.put(`/followups/:id/${kind}`, { scope: 'followups:write', bodyLimit: media.maxBytes }, {
-      operationId: kind === 'audio' ? 'uploadFollowupAudio' : 'uploadFollowupPdf',
-      summary: kind === 'audio' ? 'Upload the call recording' : 'Upload the PDF document',
-      description: `The body is the file itself, \`Content-Type: ${ACCEPTS[kind].label}\`, at most ${media.maxBytes} bytes. Replaces the previous file; recorded in the history.`,
-      params: FollowupParams,
+      ...operation(`uploadFollowup${Kind}`, `Upload the ${file}`, `The body is the file itself, \`Content-Type: ${ACCEPTS[kind].label}\`, ` +
+        `at most ${media.maxBytes} bytes. Replaces the previous file; recorded in the history.`),
       response: { 200: FollowupResponse, 413: ErrorResponseSchema, 415: ErrorResponseSchema },
     }, async (request) => {
       const id = followupId(request.params.id);
@@ -91,9 +90,7 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
     });
 
     route.delete(`/followups/:id/${kind}`, 'followups:write', {
-      operationId: kind === 'audio' ? 'deleteFollowupAudio' : 'deleteFollowupPdf',
-      summary: kind === 'audio' ? 'Delete the stored call recording' : 'Delete the stored PDF document',
-      params: FollowupParams,
+      ...operation(`deleteFollowup${Kind}`, `Delete the stored ${file}`),
       response: { 200: FollowupResponse },
     }, async (request) => {
       const id = followupId(request.params.id);
@@ -106,10 +103,8 @@ export const followupMediaRoutes: FastifyPluginAsyncTypebox<AppContext> = async 
   }
 
   route.get('/followups/:id/recording', 'followups:read', {
-    operationId: 'getFollowupRecording',
-    summary: "The state of the followup's recording",
-    description: 'A recording given as `audio_url` is downloaded into storage by a background job: `pending`, then `stored` or `failed` with the reason.',
-    params: FollowupParams,
+    ...operation('getFollowupRecording', "The state of the followup's recording",
+      'A recording given as `audio_url` is downloaded into storage by a background job: `pending`, then `stored` or `failed` with the reason.'),
     response: { 200: Envelope(Recording, 'The recording state') },
   }, async (request) => {
     const row = owned(await findFollowup(request.auth.companyId, followupId(request.params.id), pool), 'followup');

@@ -1,7 +1,7 @@
 import type { AppContext } from '../app-context.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { apiRoutes } from '../http/api-routes.js';
+import { apiRoutes, operation } from '../http/api-routes.js';
 import { ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, owned } from '../http/errors.js';
 import { withResponseHeaders } from '../http/openapi-schema.js';
@@ -13,7 +13,7 @@ import {
   CreateFollowupBody,
   CreateFollowupHeaders,
   ExistingFollowupResponse,
-  FollowupParams,
+  FollowupPath,
   FollowupResponse,
   UpdatedFollowupResponse,
   UpdateFollowupBody,
@@ -28,11 +28,10 @@ export function callerOf(request: FastifyRequest): Caller {
 export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
   const { pool, ids, tokens, media } = context;
   const present = followupPresenter(context);
-  const route = apiRoutes(app, tokens, 'followups');
+  const route = apiRoutes(app, tokens, 'followups', FollowupPath);
 
   route.post('/followups', 'followups:write', {
-    operationId: 'createFollowup',
-    summary: 'Create a followup',
+    ...operation('createFollowup', 'Create a followup'),
     description:
       'Send `Idempotency-Key` to make retries safe (24 h). A followup whose `call_id` already exists on the debt is returned with 200 instead of being duplicated.',
     headers: CreateFollowupHeaders,
@@ -51,9 +50,7 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
   });
 
   route.get('/followups/:id', 'followups:read', {
-    operationId: 'getFollowup',
-    summary: 'Get a followup',
-    params: FollowupParams,
+    ...operation('getFollowup', 'Get a followup'),
     response: { 200: FollowupResponse },
   }, async (request) => {
     const id = ids.decode('followup', request.params.id);
@@ -63,10 +60,8 @@ export const followupRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app,
 
   for (const method of ['put', 'patch'] as const) {
     route[method]('/followups/:id', 'followups:write', {
-      operationId: method === 'put' ? 'putFollowup' : 'patchFollowup',
-      summary: `Update a followup (${method === 'put' ? 'partial, like PATCH' : 'partial'})`,
-      description: 'Only the fields sent change; `null` clears a nullable field. `debt_id` cannot be changed. Every changed field is recorded in the history.',
-      params: FollowupParams,
+      ...operation(method === 'put' ? 'putFollowup' : 'patchFollowup', `Update a followup (${method === 'put' ? 'partial, like PATCH' : 'partial'})`,
+        'Only the fields sent change; `null` clears a nullable field. `debt_id` cannot be changed. Every changed field is recorded in the history.'),
       body: UpdateFollowupBody,
       response: { 200: UpdatedFollowupResponse, 409: ErrorResponseSchema },
     }, async (request) => {

@@ -138,7 +138,11 @@ export const Followup = named('Followup', Type.Object(
 ));
 export type Followup = Static<typeof Followup>;
 
-export const FollowupParams = Type.Object({ id: Type.String({ description: 'Encrypted followup ID', examples: ['4fhvfyGsKcsntMeJvlwi-w'] }) });
+/** The parameters of the followups' URLs (`/followups/:id`, `/followups/debt/:debtId`). */
+export const FollowupPath = {
+  id: Type.String({ description: 'Encrypted followup ID', examples: ['4fhvfyGsKcsntMeJvlwi-w'] }),
+  debtId: Type.String({ description: 'Encrypted debt ID', examples: ['Qd4YaoWAqUqUu-fRwvIWqg'] }),
+};
 
 /** `Idempotency-Key`, checked by the handler (readIdempotencyKey) so that its message is the API's. */
 export const CreateFollowupHeaders = publishedAs(
@@ -231,8 +235,6 @@ export const FollowupListResponse = Type.Object({
   // The serializer writes the first schema the value matches, keys in that schema's order.
   pagination: Type.Union([PagePagination, CursorPagination]),
 }, { description: 'A page of followups: `pagination` has `total` and `pages` in page mode, `next_cursor` in cursor mode' });
-
-export const DebtFollowupsParams = Type.Object({ debtId: Type.String({ description: 'Encrypted debt ID', examples: ['Qd4YaoWAqUqUu-fRwvIWqg'] }) });
 
 export const FollowupChange = named('FollowupChange', Type.Object({
   at: publishedWith(Type.String({ description: 'When the change was made' }), { format: 'date-time' }),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { metricsOn } from './metric-factory.js';
 import { transaction, type Pool, type Queryable } from '../db/pool.js';
 import { jobCounts, limitStatements, webhookDeliveryCounts, type JobCounts } from './metrics-repository.js';
 
@@ -43,31 +44,16 @@ export class DatabaseGauges {
   private lastWarning = 0;
 
   constructor(registry: Registry, private readonly pool: Pool, private readonly log: Logger) {
-    const registers = [registry];
-    this.up = new Gauge({
-      name: 'relance_metrics_database_up',
-      help: '1 when the database answered the last scrape-time read (job_queue, webhook_deliveries) in time, else 0 and its gauges are absent',
-      labelNames: ['read'],
-      registers,
-    });
-    this.jobs = new Gauge({
-      name: 'relance_job_queue_jobs',
-      help: 'Background jobs by task and state: ready (due, waiting for a worker), scheduled (due later or backing off), locked (taken by a worker), failed (out of attempts)',
-      labelNames: ['task', 'state'],
-      registers,
-    });
-    this.oldest = new Gauge({
-      name: 'relance_job_queue_oldest_ready_seconds',
-      help: 'Age of the oldest ready job by task (0 when none is waiting): how far behind the workers are',
-      labelNames: ['task'],
-      registers,
-    });
-    this.deliveries = new Gauge({
-      name: 'relance_webhook_deliveries',
-      help: 'Webhook deliveries in the database by status (pending, delivered, failed)',
-      labelNames: ['status'],
-      registers,
-    });
+    const metric = metricsOn(registry);
+    this.up = metric.gauge('relance_metrics_database_up',
+      '1 when the database answered the last scrape-time read (job_queue, webhook_deliveries) in time, else 0 and its gauges are absent', ['read']);
+    this.jobs = metric.gauge('relance_job_queue_jobs',
+      'Background jobs by task and state: ready (due, waiting for a worker), scheduled (due later or backing off), locked (taken by a worker), failed (out of attempts)',
+      ['task', 'state']);
+    this.oldest = metric.gauge('relance_job_queue_oldest_ready_seconds',
+      'Age of the oldest ready job by task (0 when none is waiting): how far behind the workers are', ['task']);
+    this.deliveries = metric.gauge('relance_webhook_deliveries',
+      'Webhook deliveries in the database by status (pending, delivered, failed)', ['status']);
   }
 
   /** Sets the gauges from reads at most DATABASE_READ_TTL_MS old, waiting at most SCRAPE_WAIT_MS for new ones. */

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry, type Counter, type Histogram } from 'prom-client';
 import type { Pool } from '../db/pool.js';
 import { DatabaseGauges } from './metrics-database.js';
+import { metricsOn } from './metric-factory.js';
 
 /** What a webhook delivery attempt came to (the deliveries run in the worker). */
 export const WEBHOOK_DELIVERY_OUTCOMES = ['delivered', 'failed_http', 'failed_network', 'timeout', 'blocked'] as const;
@@ -36,33 +37,16 @@ export class Metrics {
 
   /** `database` is read at scrape time (job queue, webhook deliveries), through a short cache. */
   constructor(database: Pool, log: Logger) {
-    const registers = [this.registry];
+    const metric = metricsOn(this.registry);
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({
-      name: 'relance_http_requests_total',
-      help: 'HTTP requests answered, by route pattern, method and status (/metrics itself excluded)',
-      labelNames: ['route', 'method', 'status'],
-      registers,
-    });
-    this.latency = new Histogram({
-      name: 'relance_http_request_duration_seconds',
-      help: 'Time from a request\'s arrival to its answer, by route pattern and method',
-      labelNames: ['route', 'method'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.deliveries = new Counter({
-      name: 'relance_webhook_delivery_attempts_total',
-      help: 'Webhook delivery attempts made by this process, by outcome',
-      labelNames: ['outcome'],
-      registers,
-    });
-    this.rejections = new Counter({
-      name: 'relance_rate_limit_rejections_total',
-      help: 'Requests refused with 429 for being over a rate-limit budget, by bucket',
-      labelNames: ['bucket'],
-      registers,
-    });
+    this.requests = metric.counter('relance_http_requests_total',
+      'HTTP requests answered, by route pattern, method and status (/metrics itself excluded)', ['route', 'method', 'status']);
+    this.latency = metric.histogram('relance_http_request_duration_seconds',
+      "Time from a request's arrival to its answer, by route pattern and method", ['route', 'method'], LATENCY_BUCKETS);
+    this.deliveries = metric.counter('relance_webhook_delivery_attempts_total',
+      'Webhook delivery attempts made by this process, by outcome', ['outcome']);
+    this.rejections = metric.counter('relance_rate_limit_rejections_total',
+      'Requests refused with 429 for being over a rate-limit budget, by bucket', ['bucket']);
     // Every series exists from the start: a rate over a counter that appears late misses its first increments.
     for (const outcome of WEBHOOK_DELIVERY_OUTCOMES) this.deliveries.inc({ outcome }, 0);
     for (const bucket of RATE_LIMIT_BUCKETS) this.rejections.inc({ bucket }, 0);

@@ -68,7 +68,8 @@ export const Payment = named('Payment', Type.Object({
 }, { additionalProperties: false }));
 export type Payment = Static<typeof Payment>;
 
-export const PaymentParams = Type.Object({ id: Type.String({ description: 'Encrypted payment ID', examples: ['Vb1rL0mZ8d3kQyWc2xTe7g'] }) });
+/** The parameter of the payments' URLs (`/payments/:id`). */
+export const PaymentPath = { id: Type.String({ description: 'Encrypted payment ID', examples: ['Vb1rL0mZ8d3kQyWc2xTe7g'] }) };
 
 export const CreatedPaymentResponse = Envelope(Payment, 'Payment recorded');
 export const ExistingPaymentResponse = Envelope(Payment, 'The debt already has a payment with this reference: that one is returned, nothing is counted');

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { callerOf } from '../followups/routes.js';
-import { FollowupParams } from '../followups/schema.js';
-import { apiRoutes } from '../http/api-routes.js';
-import { ok } from '../http/envelope.js';
+import { FollowupPath } from '../followups/schema.js';
+import { apiRoutes, operation } from '../http/api-routes.js';
+import { listed, ok } from '../http/envelope.js';
 import { requirePage } from '../http/pagination.js';
 import { trackedUrlRoutes } from './tracked-url-routes.js';
 import {
@@ -20,15 +20,13 @@ export const trackingRoutes: FastifyPluginAsyncTypebox<AppContext & { apiPrefix:
 };
 
 const trackingApiRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, keys, tokens, publicUrl }) => {
-  const route = apiRoutes(app, tokens, 'tracking');
+  const route = apiRoutes(app, tokens, 'tracking', FollowupPath);
   const followupId = (text: string) => ids.decode('followup', text);
 
   route.post('/followups/:id/tracking-links', 'followups:write', {
-    operationId: 'createTrackingLink',
-    summary: 'Make a tracked link',
-    description: 'Returns a `/t/c/…` URL bound to this followup and to `url`: a click is counted, then answered with a 302 to `url`. ' +
-      'The token names a stored link, so it cannot be made to lead anywhere else.',
-    params: FollowupParams,
+    ...operation('createTrackingLink', 'Make a tracked link',
+      'Returns a `/t/c/…` URL bound to this followup and to `url`: a click is counted, then answered with a 302 to `url`. ' +
+      'The token names a stored link, so it cannot be made to lead anywhere else.'),
     body: TrackingLinkBody,
     response: { 201: TrackingLinkResponse },
   }, async (request, reply) => {
@@ -37,10 +35,8 @@ const trackingApiRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   });
 
   route.get('/followups/:id/tracking-pixel', 'followups:read', {
-    operationId: 'getTrackingPixel',
-    summary: "The followup's open pixel",
-    description: 'A `/t/o/…` URL answering a 1×1 transparent GIF; each fetch by a person counts an open.',
-    params: FollowupParams,
+    ...operation('getTrackingPixel', "The followup's open pixel",
+      'A `/t/o/…` URL answering a 1×1 transparent GIF; each fetch by a person counts an open.'),
     response: { 200: TrackingPixelResponse },
   }, async (request) => {
     const token = await openPixel(pool, keys.tracking, request.auth.companyId, followupId(request.params.id));
@@ -48,10 +44,8 @@ const trackingApiRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   });
 
   route.post('/followups/:id/events', 'followups:write', {
-    operationId: 'createTrackingEvent',
-    summary: "Report a provider's tracking event",
-    description: 'Feeds the same counters and status as the tracked URLs. An event whose `provider_event_id` was already received returns the first one with 200 and counts nothing.',
-    params: FollowupParams,
+    ...operation('createTrackingEvent', "Report a provider's tracking event",
+      'Feeds the same counters and status as the tracked URLs. An event whose `provider_event_id` was already received returns the first one with 200 and counts nothing.'),
     body: ProviderEventBody,
     response: { 200: ExistingEventResponse, 201: CreatedEventResponse },
   }, async (request, reply) => {
@@ -61,15 +55,13 @@ const trackingApiRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { p
   });
 
   route.get('/followups/:id/tracking-events', 'followups:read', {
-    operationId: 'listTrackingEvents',
-    summary: "A followup's opens, clicks and provider events, oldest first",
-    description: 'Machine events (known prefetchers and link scanners) are listed with `machine: true`; the followup\'s counters count only the others.',
-    params: FollowupParams,
+    ...operation('listTrackingEvents', "A followup's opens, clicks and provider events, oldest first",
+      'Machine events (known prefetchers and link scanners) are listed with `machine: true`; the followup\'s counters count only the others.'),
     querystring: EventsQuery,
     response: { 200: EventListResponse },
   }, async (request) => {
     const page = requirePage(request.query);
     const { rows, pagination } = await trackingEvents(pool, request.auth.companyId, followupId(request.params.id), page);
-    return { error: false as const, data: rows.map((row) => toTrackingEvent(row, ids)), pagination };
+    return listed(rows.map((row) => toTrackingEvent(row, ids)), pagination);
   });
 };

@@ -1,15 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../app-context.js';
-import { apiRoutes } from '../http/api-routes.js';
-import { ok } from '../http/envelope.js';
+import { apiRoutes, operation } from '../http/api-routes.js';
+import { listed, ok } from '../http/envelope.js';
 import { ErrorResponseSchema, errors, type ErrorDetails } from '../http/errors.js';
 import { parsePage, requirePage } from '../http/pagination.js';
 import { bodyProblems } from '../http/validation.js';
 import {
-  CreatedWebhookResponse, CreateWebhookBody, DeletedWebhookResponse, DeliveryListResponse, DeliveryParams, DeliveryResponse, DELIVERY_STATUSES,
+  CreatedWebhookResponse, CreateWebhookBody, DeletedWebhookResponse, DeliveryListResponse, DeliveryResponse, DELIVERY_STATUSES,
   ListDeliveriesQuery, ListWebhooksQuery, RetriedDeliveryResponse, RotatedWebhookResponse, RotateSecretBody, TestEventResponse,
-  UpdateWebhookBody, WebhookListResponse, WebhookParams, WebhookResponse, type DeliveryStatus,
+  UpdateWebhookBody, WebhookListResponse, WebhookPath, WebhookResponse, type DeliveryStatus,
 } from './schema.js';
 import { toDelivery, toWebhook, toWebhookWithSecret } from './serialize.js';
 import {
@@ -18,7 +18,7 @@ import {
 } from './service.js';
 
 export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { pool, ids, keys, tokens, webhooks }) => {
-  const route = apiRoutes(app, tokens, 'webhooks');
+  const route = apiRoutes(app, tokens, 'webhooks', WebhookPath);
   const settings: WebhookSettings = { ...webhooks, sealKey: keys.webhooks };
   // An id that does not decrypt is unknown (a 404 from the service), and costs no query.
   const webhookId = (text: string) => ids.decode('webhook', text);
@@ -28,10 +28,9 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
   // subscription is a 403 whatever the body), then the URL and secret rules with the schema's
   // problems, so that every bad field is in one 400.
   route.post('/webhooks', { scope: 'webhooks:write', attachValidation: true }, {
-    operationId: 'createWebhook',
-    summary: 'Subscribe to events',
-    description: 'Events of the chosen types are POSTed to `url`, signed with the secret (see the README, "Webhooks"). ' +
-      'The secret is in this response only.',
+    ...operation('createWebhook', 'Subscribe to events',
+      'Events of the chosen types are POSTed to `url`, signed with the secret (see the README, "Webhooks"). ' +
+      'The secret is in this response only.'),
     body: CreateWebhookBody,
     response: { 201: CreatedWebhookResponse },
   }, async (request, reply) => {
@@ -40,27 +39,22 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
   });
 
   route.get('/webhooks', 'webhooks:read', {
-    operationId: 'listWebhooks',
-    summary: 'List webhook subscriptions',
+    ...operation('listWebhooks', 'List webhook subscriptions'),
     querystring: ListWebhooksQuery,
     response: { 200: WebhookListResponse },
   }, async (request) => {
     const { rows, pagination } = await companyWebhooks(pool, request.auth.companyId, requirePage(request.query));
-    return { error: false as const, data: rows.map((row) => toWebhook(row, ids)), pagination };
+    return listed(rows.map((row) => toWebhook(row, ids)), pagination);
   });
 
   route.get('/webhooks/:id', 'webhooks:read', {
-    operationId: 'getWebhook',
-    summary: 'Get a webhook subscription',
-    params: WebhookParams,
+    ...operation('getWebhook', 'Get a webhook subscription'),
     response: { 200: WebhookResponse },
   }, async (request) => ok('Success', toWebhook(await getWebhook(pool, request.auth.companyId, webhookId(request.params.id)), ids)));
 
   route.patch('/webhooks/:id', { scope: 'webhooks:write', attachValidation: true }, {
-    operationId: 'updateWebhook',
-    summary: 'Change a webhook subscription',
-    description: 'Only the fields sent change. `status: "active"` re-enables a disabled subscription: the deliveries that waited go out.',
-    params: WebhookParams,
+    ...operation('updateWebhook', 'Change a webhook subscription',
+      'Only the fields sent change. `status: "active"` re-enables a disabled subscription: the deliveries that waited go out.'),
     body: UpdateWebhookBody,
     response: { 200: WebhookResponse },
   }, async (request) => {
@@ -69,10 +63,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
   });
 
   route.delete('/webhooks/:id', 'webhooks:write', {
-    operationId: 'deleteWebhook',
-    summary: 'Delete a webhook subscription',
-    description: 'Its deliveries still pending are not sent.',
-    params: WebhookParams,
+    ...operation('deleteWebhook', 'Delete a webhook subscription', 'Its deliveries still pending are not sent.'),
     response: { 200: DeletedWebhookResponse },
   }, async (request) => {
     await deleteWebhook(pool, request.auth.companyId, webhookId(request.params.id));
@@ -84,11 +75,9 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
     request.body ??= {};
   };
   route.post('/webhooks/:id/rotate-secret', { scope: 'webhooks:write', preValidation: bodyOrEmpty }, {
-    operationId: 'rotateWebhookSecret',
-    summary: 'Rotate the signing secret',
-    description: 'A new secret, shown in this response only. The replaced one keeps signing beside it (two signatures in each header) ' +
-      'for `overlap_seconds`, so receivers can switch without missing an event.',
-    params: WebhookParams,
+    ...operation('rotateWebhookSecret', 'Rotate the signing secret',
+      'A new secret, shown in this response only. The replaced one keeps signing beside it (two signatures in each header) ' +
+      'for `overlap_seconds`, so receivers can switch without missing an event.'),
     body: RotateSecretBody,
     response: { 200: RotatedWebhookResponse },
   }, async (request) => {
@@ -97,10 +86,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
   });
 
   route.get('/webhooks/:id/deliveries', 'webhooks:read', {
-    operationId: 'listWebhookDeliveries',
-    summary: 'List the deliveries of a subscription',
-    description: 'Newest first, each with every attempt made (time, HTTP status, duration, error).',
-    params: WebhookParams,
+    ...operation('listWebhookDeliveries', 'List the deliveries of a subscription',
+      'Newest first, each with every attempt made (time, HTTP status, duration, error).'),
     querystring: ListDeliveriesQuery,
     response: { 200: DeliveryListResponse },
   }, async (request) => {
@@ -112,13 +99,11 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
     }
     if (Object.keys(details).length > 0) throw errors.validation(details);
     const { deliveries, pagination } = await webhookDeliveries(pool, request.auth.companyId, webhookId(request.params.id), status as DeliveryStatus | undefined, page);
-    return { error: false as const, data: deliveries.map(({ row, attempts }) => toDelivery(row, attempts, ids)), pagination };
+    return listed(deliveries.map(({ row, attempts }) => toDelivery(row, attempts, ids)), pagination);
   });
 
   route.get('/webhooks/:id/deliveries/:delivery_id', 'webhooks:read', {
-    operationId: 'getWebhookDelivery',
-    summary: 'Get a delivery and its attempts',
-    params: DeliveryParams,
+    ...operation('getWebhookDelivery', 'Get a delivery and its attempts'),
     response: { 200: DeliveryResponse },
   }, async (request) => {
     const { row, attempts } = await webhookDelivery(pool, request.auth.companyId, webhookId(request.params.id), deliveryId(request.params.delivery_id));
@@ -126,10 +111,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
   });
 
   route.post('/webhooks/:id/deliveries/:delivery_id/retry', 'webhooks:write', {
-    operationId: 'retryWebhookDelivery',
-    summary: 'Redeliver an event',
-    description: 'The delivery (failed, pending or even delivered) becomes pending and due now: the event is sent again, same id, freshly signed.',
-    params: DeliveryParams,
+    ...operation('retryWebhookDelivery', 'Redeliver an event',
+      'The delivery (failed, pending or even delivered) becomes pending and due now: the event is sent again, same id, freshly signed.'),
     response: { 202: RetriedDeliveryResponse, 409: ErrorResponseSchema },
   }, async (request, reply) => {
     const { row, attempts } = await retryWebhookDelivery(pool, request.auth.companyId, webhookId(request.params.id), deliveryId(request.params.delivery_id));
@@ -137,10 +120,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
   });
 
   route.post('/webhooks/:id/test', 'webhooks:write', {
-    operationId: 'testWebhook',
-    summary: 'Send a test event',
-    description: 'A `webhook.test` event (`data`: `{webhook_id, message}`), delivered to this subscription only, signed like any other.',
-    params: WebhookParams,
+    ...operation('testWebhook', 'Send a test event',
+      'A `webhook.test` event (`data`: `{webhook_id, message}`), delivered to this subscription only, signed like any other.'),
     response: { 202: TestEventResponse, 409: ErrorResponseSchema },
   }, async (request, reply) => {
     const { row, attempts } = await sendTestEvent(pool, request.auth.companyId, webhookId(request.params.id));

@@ -111,11 +111,11 @@ export const WebhookWithSecret = named('WebhookWithSecret', Type.Object({
 }, { additionalProperties: false }));
 export type WebhookWithSecret = Static<typeof WebhookWithSecret>;
 
-export const WebhookParams = Type.Object({ id: Type.String({ description: 'Encrypted webhook ID', examples: [ID_EXAMPLE] }) });
-export const DeliveryParams = Type.Object({
+/** The parameters of the webhooks' URLs (`/webhooks/:id/deliveries/:delivery_id`). */
+export const WebhookPath = {
   id: Type.String({ description: 'Encrypted webhook ID', examples: [ID_EXAMPLE] }),
   delivery_id: Type.String({ description: 'Encrypted delivery ID', examples: ['p0Qm3Vt8Zr1Xc5Bn7Ld2Ka'] }),
-});
+};
 
 export const CreatedWebhookResponse = Envelope(WebhookWithSecret, 'The subscription, with its secret (shown only here)');
 export const RotatedWebhookResponse = Envelope(WebhookWithSecret, 'The subscription, with its new secret (shown only here)');
