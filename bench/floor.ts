@@ -1,9 +1,10 @@
 /**
  * A floor: the least a route can do for a scenario, on bare Fastify (no logger, auth,
  * validation, response schema or hooks) and, for the SQL floors, one pg pool of Relance's size on
- * the same database. Each runs in a process of its own, started by run.ts with `fork`:
+ * the same database. Each runs in a process of its own, compiled to plain JavaScript as Relance
+ * is (servers.ts `buildTargets`) and started by run.ts with `fork`:
  *
- *   node --import tsx bench/floor.ts <kind>
+ *   node bench/.build/floor.mjs <kind>
  *
  * kinds: `constant` (answers each scenario's recorded Relance response, read from
  * FLOOR_CONSTANTS, a JSON file), `select` (one named primary-key SELECT), `insert` (one named

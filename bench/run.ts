@@ -25,7 +25,7 @@ import { loadAverage, machine, postgresCpuMs, postmasterPid, processCpuMs, sampl
 import { summarize, text, writeResults, type Measurement, type Report, type ScenarioResult } from './report.js';
 import { API, DEPTH, OPERATIONS, ROTATION, type Fixture, type Operation, type TargetKind } from './scenarios.js';
 import { seedDebts, seedFollowups } from './seed.js';
-import { cli, freePort, relanceEnv, startFloor, startRelance, type Server } from './servers.js';
+import { buildTargets, cli, freePort, relanceEnv, startFloor, startRelance, type Server } from './servers.js';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const DEBTS = 1_000;
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       connections: s.connections,
       pool_size: s.poolSize,
       requests_per_connection: REQUESTS_PER_CONNECTION,
-      relance: 'relance serve (node --import tsx src/cli/main.ts serve), LOG_LEVEL default (info) to a file, WORKER on',
+      relance: 'relance serve (node dist/cli/main.js serve, as npm start runs it), LOG_LEVEL default (info) to a file, WORKER on',
       load_generator: 'autocannon in a child process of its own',
     },
     scenarios: results,
@@ -149,6 +149,8 @@ async function main(): Promise<void> {
 async function prepare(s: Settings): Promise<Bench> {
   const dir = await mkdtemp(join(tmpdir(), 'relance-bench-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  log('compiling Relance (scripts/build.mjs, as npm start does) and the floors');
+  await buildTargets();
   log('starting an embedded PostgreSQL');
   const postgres: EmbeddedServer = await startEmbedded(join(dir, 'postgres'), pino({ level: 'warn' }, pino.destination(2)), { role: 'serve' });
   cleanups.push(() => postgres.stop());

@@ -9,8 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
-const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
+// Relance and the floors run as plain JavaScript, as `npm start` runs Relance (scripts/build.mjs
+// compiles src/ to dist/), so that neither side pays for a TypeScript loader.
+const CLI = ['dist/cli/main.js'];
+const FLOOR_SOURCE = fileURLToPath(new URL('./floor.ts', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./.build/floor.mjs', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -27,6 +30,13 @@ const RELANCE_VARIABLES = /^(PORT|HOST|DATA_DIR|DATABASE_URL|RELANCE_SECRET_KEY|
 export function relanceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !RELANCE_VARIABLES.test(name)));
   return { ...env, ...extra };
+}
+
+/** Compiles what the bench runs: src/ to dist/ (as `npm start` does) and floor.ts beside it. */
+export async function buildTargets(): Promise<void> {
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: ROOT });
+  const { build } = await import('esbuild');
+  await build({ entryPoints: [FLOOR_SOURCE], outfile: FLOOR, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
 }
 
 /** Runs `relance <args>` and returns the JSON object it prints. */
@@ -65,7 +75,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /**
- * `relance serve` (`node --import tsx src/cli/main.ts serve`, what `npm start` runs) with its
+ * `relance serve` (`node dist/cli/main.js serve`, what `npm start` runs) with its
  * JSON log lines, at the default level, appended to `logFile`: Relance pays for its logging as
  * it would in production, and no pipe fills up.
  */
@@ -91,7 +101,7 @@ export async function startRelance(env: NodeJS.ProcessEnv, logFile: string): Pro
 
 /** A floor (floor.ts) of `kind`, in its own process; resolves once it listens. */
 export function startFloor(name: string, kind: string, env: Record<string, string>): Promise<Server> {
-  const child = fork(FLOOR, [kind], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(FLOOR, [kind], { execArgv: [], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const stop = stopper(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => void stop().then(() => reject(new Error(`floor ${name} did not start in time`))), READY_TIMEOUT_MS);
