@@ -5,9 +5,14 @@
 // resident memory and ~0.7 s less start-up than running the sources through tsx) and still
 // runs the sources as they are. It only strips types: `npm run typecheck` checks them.
 //
-// Skipped when dist/ was built from the sources as they are now (same files, same sizes, same
-// modification times). A new build is written beside dist/ and swapped in by rename, so that a
-// process starting from dist/ meanwhile never sees it half written.
+// Skipped when dist/ was built from the sources as they are now: same files, same sizes, same
+// modification times, and the same tsconfig.json, package.json and package-lock.json (esbuild
+// reads the first; the others name its version and the module format). A file whose content
+// changed under the same size and modification time is not seen (git always writes a new
+// time), nor a file deleted from dist/ by hand: `--force` rebuilds. A new build is written
+// beside dist/ and swapped in by rename, so that a process starting from dist/ meanwhile never
+// sees it half written. With nothing to build, esbuild is not needed (a tree installed without
+// its dev dependencies starts from the dist/ built for it).
 //
 // Usage: node scripts/build.mjs [--force]
 import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -19,20 +24,47 @@ const src = join(root, 'src');
 const dist = join(root, 'dist');
 const STAMP = '.build-stamp';
 
-/** Every file below `dir`, as paths relative to it. */
+/** Every file below `dir` (a link to a file counts as the file), as paths relative to it. */
 async function files(dir) {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative(dir, join(entry.parentPath, entry.name))).sort();
+  const listed = await Promise.all(entries.map(async (entry) => {
+    // `parentPath` is Node 20.12's name for `path`.
+    const path = join(entry.parentPath ?? entry.path, entry.name);
+    const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(path).then((target) => target.isFile(), () => false)));
+    return isFile ? relative(dir, path) : undefined;
+  }));
+  return listed.filter((file) => file !== undefined).sort();
 }
 
-/** What the build depends on: each source file's path, size and modification time, and esbuild's version. */
+/** A line per input of the build: its path, size and modification time. */
+async function describe(path, name) {
+  const { size, mtimeMs } = await stat(path);
+  return `${name} ${size} ${mtimeMs}`;
+}
+
+/** What the build depends on: the sources, the settings and lock files, and this script. */
 async function fingerprint(sources) {
-  const { version } = JSON.parse(await readFile(join(root, 'node_modules/esbuild/package.json'), 'utf8'));
-  const lines = await Promise.all(sources.map(async (file) => {
-    const { size, mtimeMs } = await stat(join(src, file));
-    return `${file} ${size} ${mtimeMs}`;
-  }));
-  return [`esbuild ${version}`, `build ${(await stat(fileURLToPath(import.meta.url))).mtimeMs}`, ...lines].join('\n');
+  const settings = ['tsconfig.json', 'package.json', 'package-lock.json', 'scripts/build.mjs'];
+  return (await Promise.all([
+    ...settings.map((file) => describe(join(root, file), file).catch(() => `${file} absent`)),
+    ...sources.map((file) => describe(join(src, file), `src/${file}`)),
+  ])).join('\n');
+}
+
+/** Leftovers of builds that were killed before their swap (their process is gone). */
+async function removeLeftovers() {
+  const alive = (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return error.code === 'EPERM';
+    }
+  };
+  for (const name of await readdir(root)) {
+    const match = /^dist\.(?:next|old)-(\d+)$/.exec(name);
+    if (match && !alive(Number(match[1]))) await rm(join(root, name), { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 const sources = await files(src);
@@ -40,6 +72,7 @@ const stamp = await fingerprint(sources);
 const built = await readFile(join(dist, STAMP), 'utf8').catch(() => undefined);
 if (built === stamp && !process.argv.includes('--force')) process.exit(0);
 
+await removeLeftovers();
 const next = `${dist}.next-${process.pid}`;
 await rm(next, { recursive: true, force: true });
 // esbuild is loaded only when there is something to build: a start with nothing to do stays quick.
@@ -69,4 +102,8 @@ await rename(next, dist).catch(async (error) => {
   if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
   await rm(next, { recursive: true, force: true });
 });
-await rm(old, { recursive: true, force: true });
+// The build in use is the new one: an old one that cannot be removed (made by another user) is
+// only left behind.
+await rm(old, { recursive: true, force: true }).catch((error) => {
+  process.stderr.write(`scripts/build.mjs: could not remove the previous build ${old}: ${error.message}\n`);
+});

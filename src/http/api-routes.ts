@@ -72,7 +72,8 @@ export interface ApiRoutes<N extends string> {
  */
 export function apiRoutes<N extends string>(app: Api, tokens: TokenVerifier, tag: string, pathParams: Record<N, TString>): ApiRoutes<N> {
   const paramsOf = (url: string): TObject | undefined => {
-    const names = [...url.matchAll(/:(\w+)/g)].map((match) => match[1]!);
+    // `::` is Fastify's escaped colon, not a parameter.
+    const names = [...url.matchAll(/(?<!:):(\w+)/g)].map((match) => match[1]!);
     if (names.length === 0) return undefined;
     const unknown = names.filter((name) => !Object.hasOwn(pathParams, name));
     if (unknown.length > 0) throw new Error(`${url}: no schema for the path parameter ${unknown.join(', ')}`);

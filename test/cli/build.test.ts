@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -18,7 +18,7 @@ const root = await mkdtemp(join(tmpdir(), 'relance-build-'));
 after(() => rm(root, { recursive: true, force: true }));
 await cp(join(REPO_ROOT, 'src'), join(root, 'src'), { recursive: true });
 await cp(join(REPO_ROOT, 'scripts'), join(root, 'scripts'), { recursive: true });
-await writeFile(join(root, 'package.json'), await readFile(join(REPO_ROOT, 'package.json')));
+for (const file of ['package.json', 'package-lock.json', 'tsconfig.json']) await writeFile(join(root, file), await readFile(join(REPO_ROOT, file)));
 await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
 
 const build = (...args: string[]) => run(process.execPath, ['scripts/build.mjs', ...args], { cwd: root });
@@ -42,6 +42,38 @@ describe('the build npm start runs', { concurrency: false }, () => {
     await writeFile(file, `${await readFile(file, 'utf8')}\nexport const BUILD_MARK = 'changed';\n`);
     await build();
     assert.match(await readFile(join(root, 'dist/start-refused.js'), 'utf8'), /BUILD_MARK = "changed"/);
+  });
+
+  test('a change to tsconfig.json or the lock file rebuilds; with nothing to build, esbuild is not needed', async () => {
+    for (const file of ['tsconfig.json', 'package-lock.json']) {
+      const before = await stamp();
+      await writeFile(join(root, file), file === 'tsconfig.json' ? '{ "compilerOptions": { "target": "ES2022" } }\n' : '{}\n');
+      await build();
+      assert.notEqual((await stamp()).mtimeMs, before.mtimeMs, `${file} changed: rebuilt`);
+    }
+    // A tree installed without its dev dependencies: no esbuild, dist/ already built for it.
+    await unlink(join(root, 'node_modules'));
+    await mkdir(join(root, 'node_modules'));
+    try {
+      const before = await stamp();
+      await build();
+      assert.equal((await stamp()).mtimeMs, before.mtimeMs);
+    } finally {
+      await rm(join(root, 'node_modules'), { recursive: true });
+      await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+    }
+  });
+
+  test('a linked source is built like a file; leftovers of a killed build are removed', async () => {
+    const elsewhere = join(root, 'linked-source.ts');
+    await writeFile(elsewhere, 'export const linked = true;\n');
+    await symlink(elsewhere, join(root, 'src/linked.ts'));
+    // No process has this id: Linux's pid_max is at most 4,194,304.
+    await mkdir(join(root, 'dist.next-99999999'));
+    await build();
+    assert.match(await readFile(join(root, 'dist/linked.js'), 'utf8'), /linked = true/);
+    await assert.rejects(stat(join(root, 'dist.next-99999999')), { code: 'ENOENT' });
+    await unlink(join(root, 'src/linked.ts'));
   });
 
   test('a deleted source is gone from dist/', async () => {
