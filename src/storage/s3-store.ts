@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Settings } from '../config.js';
 import {
-  checkPutOptions, checkSignedUrlOptions, RangeNotSatisfiable,
+  checkPutOptions, checkSignedUrlOptions, MAX_URL_TTL_SECONDS, RangeNotSatisfiable,
   type BlobHead, type BlobRead, type BlobStore, type ByteRange, type PutOptions, type PutResult, type SignedUrl, type SignedUrlOptions,
 } from './blob-store.js';
 import { ByteMeter } from './byte-meter.js';
@@ -125,16 +125,20 @@ export class S3BlobStore implements BlobStore {
   async signedUrl(key: string, options: SignedUrlOptions): Promise<SignedUrl> {
     assertObjectKey(key);
     checkSignedUrlOptions(options);
-    // Signed as of a whole second, which is what X-Amz-Date says: expiresAt is then exact.
-    const signingDate = new Date(Math.floor(Date.now() / 1000) * 1000);
+    // Signed as of a whole second, which is what X-Amz-Date says: expiresAt is then exact. The
+    // second is the current one, already begun, so one more is added (up to SigV4's limit of a
+    // week): the link lives at least as long as asked, as the local driver's does.
+    const now = Date.now();
+    const signingDate = new Date(Math.floor(now / 1000) * 1000);
+    const expiresIn = Math.min(options.expiresInSeconds + (now % 1000 === 0 ? 0 : 1), MAX_URL_TTL_SECONDS);
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: key,
       ...(options.contentType && { ResponseContentType: options.contentType }),
       ...(options.filename && { ResponseContentDisposition: inlineDisposition(options.filename) }),
     });
-    const url = await getSignedUrl(this.client, command, { expiresIn: options.expiresInSeconds, signingDate });
-    return { url, expiresAt: new Date(signingDate.getTime() + options.expiresInSeconds * 1000) };
+    const url = await getSignedUrl(this.client, command, { expiresIn, signingDate });
+    return { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) };
   }
 
   /** Closes the client's pooled connections. */

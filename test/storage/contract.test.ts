@@ -199,8 +199,9 @@ for (const makeDriver of [localDriver, s3Driver]) {
       const bytes = randomBytes(MIB + 3);
       await put(store, key, bytes, 'audio/mpeg');
       const before = Date.now();
-      const signed = await store.signedUrl(key, { expiresInSeconds: 1, filename: 'call 42.mp3' });
-      assert.ok(signed.expiresAt.getTime() >= before && signed.expiresAt.getTime() <= before + 2_000, signed.expiresAt.toISOString());
+      const signed = await store.signedUrl(key, { expiresInSeconds: 60, filename: 'call 42.mp3' });
+      // At least as long as asked, rounded up to a whole second at most.
+      assert.ok(signed.expiresAt.getTime() >= before + 60_000 && signed.expiresAt.getTime() <= Date.now() + 61_000, `${signed.expiresAt.toISOString()} for ${new Date(before).toISOString()}`);
       const response = await fetch(signed.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-type'), 'audio/mpeg');
@@ -211,8 +212,14 @@ for (const makeDriver of [localDriver, s3Driver]) {
       assert.equal(ranged.headers.get('content-range'), `bytes 1048570-1048578/${bytes.length}`);
       assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(bytes.subarray(1_048_570)));
 
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, signed.expiresAt.getTime() - Date.now()) + 100));
-      const expired = await fetch(signed.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      // Expiry on its own short-lived URL: the download above may take longer than a second on
+      // a busy machine, and a URL that expired mid-test would make the 206 above a 403.
+      const shortLived = await store.signedUrl(key, { expiresInSeconds: 3 });
+      const valid = await fetch(shortLived.url, { headers: { range: 'bytes=0-0' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      assert.equal(valid.status, 206, 'served while valid');
+      await valid.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, shortLived.expiresAt.getTime() - Date.now()) + 100));
+      const expired = await fetch(shortLived.url, { headers: { range: 'bytes=0-0' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
       assert.equal(expired.status, 403, 'refused once expired');
       await expired.arrayBuffer();
     });
@@ -227,6 +234,18 @@ for (const makeDriver of [localDriver, s3Driver]) {
       assert.equal(response.headers.get('content-disposition'), `inline; filename="relev_ de compte.pdf"; filename*=UTF-8''relev%C3%A9%20de%20compte.pdf`);
       assert.equal(await response.text(), '%PDF-1.7');
       assert.ok(signed.expiresAt.getTime() - Date.now() > 55_000);
+    });
+
+    test('a URL for the longest time allowed, a week, is signed and served', async () => {
+      const key = newObjectKey('audio');
+      await put(store, key, Buffer.from('week'));
+      const before = Date.now();
+      const signed = await store.signedUrl(key, { expiresInSeconds: 7 * 24 * 3600 });
+      assert.ok(signed.expiresAt.getTime() >= before + 7 * 24 * 3600 * 1000 - 1_000, signed.expiresAt.toISOString());
+      assert.ok(signed.expiresAt.getTime() <= Date.now() + 7 * 24 * 3600 * 1000 + 1_000, signed.expiresAt.toISOString());
+      const response = await fetch(signed.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), 'week');
     });
 
     test('bad arguments are refused: a content type that is not one, a negative limit, an expiry out of bounds', async () => {
