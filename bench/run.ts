@@ -10,7 +10,8 @@
  * Settings (environment): BENCH_QUICK=1 (a short run, under 2 minutes), BENCH_ROWS,
  * BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS (≥ 3), BENCH_CONNECTIONS (comma-separated),
  * BENCH_ONLY (parts of scenario names, comma-separated), DATABASE_POOL_SIZE (Relance's and each
- * SQL floor's pool, default 10). Results: bench/results/latest.{json,md}.
+ * SQL floor's pool, default 10), BENCH_PROFILE_DIR (Relance's V8 CPU profiles go there).
+ * Results: bench/results/latest.{json,md}.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -82,7 +82,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
 export async function startRelance(env: NodeJS.ProcessEnv, logFile: string): Promise<Server> {
   const port = Number(env.PORT);
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] });
+  // BENCH_PROFILE_DIR: V8's CPU profile of Relance, written there when it stops (NODE_OPTIONS may not carry --cpu-prof).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, ...CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] });
   closeSync(log);
   const origin = `http://127.0.0.1:${port}`;
   const stop = stopper(child);

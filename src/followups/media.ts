@@ -36,7 +36,10 @@ export async function mediaUrls(row: FollowupRow, storage: BlobStore, ttlSeconds
     return storage.signedUrl(key, { expiresInSeconds: ttlSeconds, contentType: contentType ?? undefined, filename: filename(kind, contentType) });
   };
   const [audio, pdf] = await Promise.all([sign('audio'), sign('pdf')]);
-  const expiresAt = audio?.expiresAt ?? pdf?.expiresAt;
+  // Signed a moment apart, the two may fall in different seconds: the earlier expiry is the one
+  // both URLs are good until.
+  const expiries = [audio?.expiresAt, pdf?.expiresAt].filter((date) => date !== undefined);
+  const expiresAt = expiries.length > 0 ? new Date(Math.min(...expiries.map((date) => date.getTime()))) : undefined;
   return {
     audio_url: audio?.url ?? row.audio_url,
     pdf_url: pdf?.url ?? row.pdf_url,

@@ -14,7 +14,8 @@ import { securityCases } from '../helpers/security.js';
 
 const MAX = 256 * 1024;
 const ctx = await setup({ media: { maxBytes: MAX, urlTtlSeconds: 3600 } });
-const short = await setup({ media: { maxBytes: MAX, urlTtlSeconds: 1 } });
+// Links of 3 s: long enough to be played on a busy machine, short enough to wait out.
+const short = await setup({ media: { maxBytes: MAX, urlTtlSeconds: 3 } });
 
 type Ctx = typeof ctx;
 const upload = (c: Ctx, tenant: Tenant, id: string, kind: 'audio' | 'pdf', bytes: Buffer, type = kind === 'audio' ? 'audio/mpeg' : 'application/pdf') =>
@@ -71,11 +72,12 @@ describe('followup files', () => {
     const tenant = await short.tenant();
     const id = await followup(short, tenant);
     await upload(short, tenant, id, 'pdf', randomBytes(1000));
-    const url = body(await get(short, tenant, id)).data.pdf_url as string;
+    const data = body(await get(short, tenant, id)).data;
+    const url = data.pdf_url as string;
     const tampered = url.replace(/expires=(\d+)/, (_m, n) => `expires=${Number(n) + 3600}`);
     assert.equal((await play(short, tampered)).statusCode, 403);
     assert.equal((await play(short, url)).statusCode, 200);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(data.media_urls_expire_at) - Date.now()) + 100));
     const expired = await play(short, url);
     assert.equal(expired.statusCode, 403);
     assert.equal(body(expired).error, true);
