@@ -5,8 +5,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Settings } from '../config.js';
 import {
-  checkPutOptions, checkSignedUrlOptions, MAX_URL_TTL_SECONDS, RangeNotSatisfiable,
   type BlobHead, type BlobRead, type BlobStore, type ByteRange, type PutOptions, type PutResult, type SignedUrl, type SignedUrlOptions,
+  checkPutOptions, checkSignedUrlOptions, MAX_URL_TTL_SECONDS, RangeNotSatisfiable,
 } from './blob-store.js';
 import { ByteMeter } from './byte-meter.js';
 import { inlineDisposition } from './content-disposition.js';
