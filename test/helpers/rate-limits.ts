@@ -87,3 +87,13 @@ export function statusCounts(responses: readonly AnyResponse[]): Record<number, 
 export function countdown(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
+
+/**
+ * Windows are fixed and aligned on the clock (an hour's start at every hh:00:00): a test that
+ * counts requests across a window's end would see its counts start again mid-test. Waits, if
+ * need be, until the current window of `windowSeconds` has at least `needMs` left.
+ */
+export async function roomInWindow(windowSeconds: number, needMs: number): Promise<void> {
+  const left = windowSeconds * 1000 - (Date.now() % (windowSeconds * 1000));
+  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}

@@ -5,17 +5,18 @@
  * no work and is not counted; a client's own budget, set while the app runs, applies at once.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { setClientRateLimits } from '../../src/auth/clients-repository.js';
 import { valueOf } from '../helpers/metrics.js';
 import { waitFor } from '../helpers/processes.js';
-import { API_DEFAULTS, assertApiRateLimited, assertWindowEnd, budget, budgetOf, countdown, statusCounts } from '../helpers/rate-limits.js';
+import { API_DEFAULTS, assertApiRateLimited, assertWindowEnd, budget, budgetOf, countdown, roomInWindow, statusCounts } from '../helpers/rate-limits.js';
 import { API, body, setup, type Tenant } from '../helpers/setup.js';
 
 const ctx = await setup({ rateLimits: API_DEFAULTS });
 const WINDOW = API_DEFAULTS.windowSeconds;
+beforeEach(() => roomInWindow(WINDOW, 60_000));
 
 const get = (tenant: Tenant, path: string, app = ctx.app) => app.inject({ method: 'GET', url: `${API}${path}`, headers: tenant.auth });
 const post = (tenant: Tenant, path: string, payload: object) => ctx.app.inject({ method: 'POST', url: `${API}${path}`, headers: tenant.auth, payload });
@@ -207,7 +208,7 @@ test('every refusal is counted on /metrics by its budget: read, write, token', a
   const TOKEN = 'm'.repeat(40);
   const app = await buildApp({
     pool: ctx.pool, keys: ctx.keys, logger: pino({ level: 'silent' }), storage: ctx.storage, metricsToken: TOKEN,
-    rateLimits: { ...API_DEFAULTS, token: { perClient: 1, perAddress: 1_000, windowSeconds: 60 } },
+    rateLimits: { ...API_DEFAULTS, token: { perClient: 1, perAddress: 1_000, windowSeconds: WINDOW } },
   });
   after(() => app.close());
   const tenant = await limitedTenant({ read: 1, write: 1 });

@@ -20,7 +20,7 @@ import { deriveKeys } from '../../src/security/keys.js';
 import { formatTimestamp } from '../../src/time/timestamp.js';
 import { freshDatabase } from '../helpers/database.js';
 import { sandbox, waitFor, type Child } from '../helpers/processes.js';
-import { budget, countdown, statusCounts } from '../helpers/rate-limits.js';
+import { budget, countdown, roomInWindow, statusCounts } from '../helpers/rate-limits.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { printedObject, runCli, startServe, stdoutObjects, tokenFor, waitForListening } from '../helpers/relance-cli.js';
 
@@ -58,7 +58,10 @@ const call = (base: string, token: string, method = 'GET', path = '/followups?li
 
 describe('two processes on one Redis', () => {
   test('share one budget per client, reads and writes apart, and a change made with the CLI reaches both', TIMEOUT, async () => {
-    const [a, b] = await Promise.all([serve({ REDIS_URL }), serve({ REDIS_URL })]);
+    // A slow moment must not make a Redis call time out (that process would count in memory).
+    const [a, b] = await Promise.all([serve({ REDIS_URL, REDIS_TIMEOUT_MS: '10000' }), serve({ REDIS_URL, REDIS_TIMEOUT_MS: '10000' })]);
+    // The counting below, CLI run included, stays inside one hour-long window.
+    await roomInWindow(3_600, 150_000);
     const client = await newClient({ read: 8, write: 4 });
     const token = await tokenFor(a.url, client.id, client.secret);
 

@@ -6,20 +6,26 @@
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, describe, test } from 'node:test';
+import { after, beforeEach, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { setClientRateLimits } from '../../src/auth/clients-repository.js';
 import type { RateLimitSettings } from '../../src/config.js';
 import { waitFor } from '../helpers/processes.js';
-import { API_DEFAULTS, assertApiRateLimited, budget, countdown, statusCounts } from '../helpers/rate-limits.js';
+import { API_DEFAULTS, assertApiRateLimited, budget, countdown, roomInWindow, statusCounts } from '../helpers/rate-limits.js';
 import { redisClient, RedisProxy, storedCount, testRedisUrl } from '../helpers/redis.js';
 import { API, setup, type Tenant } from '../helpers/setup.js';
 
 const REDIS_URL = testRedisUrl();
 const ctx = await setup();
 const redis = redisClient();
+beforeEach(() => roomInWindow(API_DEFAULTS.windowSeconds, 60_000));
+
+/** Where sharing is what is tested, a slow moment of the machine must not make a Redis call time out (and count in memory). */
+const PATIENT = { redisTimeoutMs: 10_000 };
+/** Where Redis fails on purpose: short enough to wait out, long enough for a working call on a busy machine. */
+const FAILING_TIMEOUT_MS = 2_000;
 
 /** Log lines of an app, parsed. */
 function logSink() {
@@ -43,7 +49,7 @@ const read = (app: FastifyInstance, tenant: Tenant) => app.inject({ method: 'GET
 
 describe('apps on one Redis', () => {
   test('share each budget exactly: of 10 + 16 concurrent reads spread over two apps, 10 are served', async () => {
-    const [one, two] = [await appOn({}), await appOn({})];
+    const [one, two] = [await appOn(PATIENT), await appOn(PATIENT)];
     const tenant = await ctx.tenant();
     await setClientRateLimits(tenant.clientId, { read: 10 }, ctx.pool);
     const before = Date.now();
@@ -57,7 +63,7 @@ describe('apps on one Redis', () => {
   });
 
   test('writes apart from reads, and a creation refused by the shared budget creates nothing', async () => {
-    const [one, two] = [await appOn({}), await appOn({})];
+    const [one, two] = [await appOn(PATIENT), await appOn(PATIENT)];
     const tenant = await ctx.tenant();
     await setClientRateLimits(tenant.clientId, { read: 2, write: 4 }, ctx.pool);
     const debtId = await tenant.debt();
@@ -72,8 +78,8 @@ describe('apps on one Redis', () => {
   });
 
   test('the token endpoints\' budgets are shared too', async () => {
-    const token = { perClient: 3, perAddress: 1_000_000, windowSeconds: 60 };
-    const [one, two] = [await appOn({ token }), await appOn({ token })];
+    const token = { perClient: 3, perAddress: 1_000_000, windowSeconds: API_DEFAULTS.windowSeconds };
+    const [one, two] = [await appOn({ ...PATIENT, token }), await appOn({ ...PATIENT, token })];
     const tenant = await ctx.tenant();
     const attempts = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? one : two).inject({
       method: 'POST', url: '/token', payload: { grant_type: 'client_credentials', client_id: tenant.clientId, client_secret: tenant.clientSecret },
@@ -86,7 +92,7 @@ describe('a Redis that fails', () => {
   test('hung, then gone, then back: every request is answered with its headers, counted in the process meanwhile, warned about once', async () => {
     const proxy = await RedisProxy.start();
     const sink = logSink();
-    const app = await appOn({ redisUrl: proxy.url, redisTimeoutMs: 200 }, sink.logger);
+    const app = await appOn({ redisUrl: proxy.url, redisTimeoutMs: FAILING_TIMEOUT_MS }, sink.logger);
     const tenant = await ctx.tenant();
     await setClientRateLimits(tenant.clientId, { read: 1_000 }, ctx.pool);
     const key = `api:read:${tenant.clientId}`;
@@ -117,7 +123,7 @@ describe('a Redis that fails', () => {
 
   test('a refused budget holds while Redis hangs, in each process on its own', async () => {
     const proxy = await RedisProxy.start();
-    const app = await appOn({ redisUrl: proxy.url, redisTimeoutMs: 200 });
+    const app = await appOn({ redisUrl: proxy.url, redisTimeoutMs: FAILING_TIMEOUT_MS });
     const tenant = await ctx.tenant();
     await setClientRateLimits(tenant.clientId, { read: 3 }, ctx.pool);
     await proxy.set('hang');
@@ -127,7 +133,7 @@ describe('a Redis that fails', () => {
   test('unreachable from the start: the app starts, serves, and counts in its own memory', async () => {
     const proxy = await RedisProxy.start();
     await proxy.set('down');
-    const app = await appOn({ redisUrl: proxy.url, redisTimeoutMs: 200 });
+    const app = await appOn({ redisUrl: proxy.url, redisTimeoutMs: FAILING_TIMEOUT_MS });
     const tenant = await ctx.tenant();
     await setClientRateLimits(tenant.clientId, { read: 2 }, ctx.pool);
     assert.deepEqual(statusCounts(await Promise.all(Array.from({ length: 5 }, () => read(app, tenant)))), { 200: 2, 429: 3 });

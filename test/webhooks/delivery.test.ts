@@ -15,8 +15,10 @@ import { deliveryWorker, receiver, webhookClient, webhookSetup, type Received } 
 
 const ctx = await webhookSetup();
 const api = webhookClient(ctx);
-const TIMEOUT_MS = 1_000;
-const WINDOW_MS = 6_000;
+// Generous for a busy machine: a delivery that should succeed must not time out, and a retried
+// one must fit its attempts in the window (a run looks again no sooner than 2 s after the last).
+const TIMEOUT_MS = 5_000;
+const WINDOW_MS = 20_000;
 // Every host name resolves to 127.0.0.2 for this worker: a private address OUTBOUND_ALLOW (127.0.0.1 here) does not cover.
 const worker = await deliveryWorker(ctx, { timeoutMs: TIMEOUT_MS, retryBaseMs: 100, retryWindowMs: WINDOW_MS }, {
   lookup: async () => [{ address: '127.0.0.2', family: 4 }],
@@ -183,11 +185,11 @@ describe('a receiver that fails, then recovers', () => {
     const sub = await subscribe(tenant, ['followup.created']);
     let calls = 0;
     hook.behave((request, response) => {
-      if (request.path === sub.path && ++calls === 1) setTimeout(() => response.end('late'), TIMEOUT_MS * 3);
+      if (request.path === sub.path && ++calls === 1) setTimeout(() => response.end('late'), TIMEOUT_MS + 2_000);
       else response.end('ok');
     });
     const followupId = await tenant.followup(await tenant.debt());
-    const [delivery] = await deliveriesWhen(tenant, sub.id, settled(1), 'the delivery');
+    const [delivery] = await deliveriesWhen(tenant, sub.id, settled(1), 'the delivery', TIMEOUT_MS + 30_000);
     assert.equal(delivery.status, 'delivered');
     assert.deepEqual(delivery.attempt_log.map((a: any) => [a.status_code, a.error]), [
       [null, `127.0.0.1:${hook.port} did not answer in full within ${TIMEOUT_MS} ms`], [200, null],
