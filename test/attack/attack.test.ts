@@ -11,6 +11,7 @@ import type { LocalBlobStore } from '../../src/storage/local-store.js';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { defaultHttpLimits } from '../../src/config.js';
+import { waitFor } from '../helpers/processes.js';
 import { API, GENEROUS_RATE_LIMITS, body, setup, type Tenant } from '../helpers/setup.js';
 import { HUMAN_UA, trackingClient } from '../helpers/tracking.js';
 import { paymentClient } from '../helpers/payments.js';
@@ -356,18 +357,14 @@ describe('held and aborted uploads', () => {
       socket.write(randomBytes(1000));
       sockets.push(socket);
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // Held: this client is at its limit, another is served.
+    // Held: once the uploads have reached the app, this client is at its limit (a poll served
+    // meanwhile gives its slot back), and another is served.
+    const status = async (who: typeof tenant) => (await ctx.app.inject({ method: 'GET', url: `${API}/followups`, headers: who.auth })).statusCode;
+    await waitFor('the held uploads to take the client\'s slots', async () => ((await status(tenant)) === 429 ? true : undefined), 30_000);
     const other = await ctx.tenant();
-    assert.equal((await ctx.app.inject({ method: 'GET', url: `${API}/followups`, headers: other.auth })).statusCode, 200);
-    assert.equal((await ctx.app.inject({ method: 'GET', url: `${API}/followups`, headers: tenant.auth })).statusCode, 429);
+    assert.equal(await status(other), 200);
     for (const socket of sockets) socket.destroy();
-    let code = 0;
-    for (let i = 0; i < 50 && code !== 200; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      code = (await ctx.app.inject({ method: 'GET', url: `${API}/followups`, headers: tenant.auth })).statusCode;
-    }
-    assert.equal(code, 200, 'the slots came back');
+    await waitFor('the slots to come back', async () => ((await status(tenant)) === 200 ? true : undefined), 30_000);
     const hist = await history(tenant, id);
     assert.equal(hist.some((c) => c.field === 'audio'), false);
   });

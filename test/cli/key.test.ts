@@ -9,7 +9,8 @@ import { sandbox } from '../helpers/processes.js';
 import { printedObject, runCli, startServe, type CliResult } from '../helpers/relance-cli.js';
 
 const box = sandbox();
-const TIMEOUT = { timeout: 120_000 };
+// Each command is a process of its own that starts the embedded server and migrates: slow on a loaded machine.
+const TIMEOUT = { timeout: 300_000 };
 
 const fingerprintOf = (hexKey: string) => shortFingerprint(deriveKeys(Buffer.from(hexKey.trim(), 'hex')).fingerprint.toString('hex'));
 

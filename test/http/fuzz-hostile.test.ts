@@ -69,6 +69,28 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const RATIO = 40;
 const boundFor = (bytes: number) => RATIO * Math.max(floorMs, 1, msPerByte * bytes);
 
+/**
+ * `send`'s answer and time, within the bound for its size. One slow run may be a GC pause or a
+ * busy moment of the machine, which the baseline of the file's start did not see: then the
+ * baseline is measured again, now, beside three more runs, and the fastest of those must be
+ * within RATIO of the fastest harmless request of the same size. A slow path is slow every time.
+ */
+async function answeredInTime(send: () => ReturnType<typeof timed>, bytes: number, where: string) {
+  const first = await send();
+  if (first.ms <= boundFor(bytes)) return first.response;
+  const harmless = JSON.stringify({ debt_id: debtId, padding: 'a'.repeat(Math.max(0, bytes - 60)) });
+  const baseline: number[] = [];
+  const runs: Awaited<ReturnType<typeof timed>>[] = [];
+  for (let i = 0; i < 3; i++) {
+    baseline.push((await timed('POST', `${API}/followups`, harmless)).ms);
+    runs.push(await send());
+  }
+  const bound = RATIO * Math.max(1, Math.min(...baseline));
+  const best = Math.min(...runs.map((run) => run.ms));
+  assert.ok(best <= bound, `${where}: ${best.toFixed(1)} ms at best of 4, over ${RATIO}× a harmless request of its size measured beside it (${bound.toFixed(1)} ms)`);
+  return runs[0]!.response;
+}
+
 before(async () => {
   // Harmless bodies of 1 KB and 1 MB, an unknown field that is ignored: the cost of size alone.
   const small = [];
@@ -91,11 +113,8 @@ describe('fuzz: hostile sizes and shapes, answered in time', () => {
         const payload = deep === undefined ? json : `${json.slice(0, -1)},"nested":${deep}}`;
         const where = `${target.method} ${target.url} fields ${Object.keys(fields).join(',')} (${payload.length} bytes${deep ? ', nested' : ''})`;
         const headers: Record<string, string> = idempotent ? { 'idempotency-key': `hostile-${keys++}` } : {};
-        let { response, ms } = await timed(target.method, target.url, payload, headers);
-        // One slow run may be a GC pause; a slow path is slow twice.
-        if (ms > boundFor(payload.length)) ({ response, ms } = await timed(target.method, target.url, payload, headers));
+        const response = await answeredInTime(() => timed(target.method, target.url, payload, headers), payload.length, where);
         assertWellFormed(response, where);
-        assert.ok(ms <= boundFor(payload.length), `${where}: ${ms.toFixed(1)} ms, over ${RATIO}× the baseline for its size (${boundFor(payload.length).toFixed(1)} ms)`);
       }),
       { numRuns: 80 },
     );
@@ -125,11 +144,9 @@ describe('fuzz: hostile sizes and shapes, answered in time', () => {
         delete headers['content-length'];
         const size = target.payload.length + Object.values(headers).reduce((n, v) => n + v.length, 0);
         const where = `${target.method} ${target.url} with ${JSON.stringify(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.slice(0, 40)])))}`;
-        let { response, ms } = await timed(target.method, target.url, target.payload, headers);
-        if (ms > boundFor(size)) ({ response, ms } = await timed(target.method, target.url, target.payload, headers));
+        const response = await answeredInTime(() => timed(target.method, target.url, target.payload, headers), size, where);
         assert.ok(response.statusCode < 500, `${where} -> ${response.statusCode} ${response.body.slice(0, 200)}`);
         assert.ok(response.headers['x-request-id'], where);
-        assert.ok(ms <= boundFor(size), `${where}: ${ms.toFixed(1)} ms, over ${RATIO}× the baseline for its size`);
       }),
       { numRuns: 200 },
     );

@@ -121,7 +121,8 @@ describe('overload', () => {
   });
 
   test('a statement cancelled by DATABASE_STATEMENT_TIMEOUT_MS (here: a lock that is never released) is a 503', async () => {
-    const { app } = await appWith(2, { statementTimeoutMs: 300 });
+    // Short enough to wait out, long enough for the statements that must succeed on a busy machine.
+    const { app } = await appWith(2, { statementTimeoutMs: 2_000 });
     const tenant = await ctx.tenant();
     const debtId = await tenant.debt();
     const id: string = body(await ctx.app.inject({ method: 'POST', url: `${API}/followups`, headers: tenant.auth, payload: { debt_id: debtId } })).data.id;

@@ -331,14 +331,15 @@ describe('outboundRequest: redirects', () => {
 
 describe('outboundRequest: deadlines and caps', () => {
   test('the deadline fires on a server that sends its headers and then stalls the body', async () => {
-    const response = await outboundRequest(`${server.origin}/stall-body`, { allow: LOOPBACK, timeoutMs: 300 });
+    // Long enough for the headers to arrive on a busy machine: only the body's stall is to time out.
+    const response = await outboundRequest(`${server.origin}/stall-body`, { allow: LOOPBACK, timeoutMs: 2_000 });
     assert.equal(response.status, 200);
     const error = await refused(readBody(response), 'timeout');
-    assert.equal(error.message, `127.0.0.1:${server.port} did not answer in full within 300 ms`);
+    assert.equal(error.message, `127.0.0.1:${server.port} did not answer in full within 2000 ms`);
   });
 
   test('a body nobody reads is destroyed at the deadline, without an uncaught error', async () => {
-    const response = await outboundRequest(`${server.origin}/stall-body`, { allow: LOOPBACK, timeoutMs: 200 });
+    const response = await outboundRequest(`${server.origin}/stall-body`, { allow: LOOPBACK, timeoutMs: 2_000 });
     await new Promise((resolve) => response.body.once('close', resolve));
     assert.ok(response.body.errored instanceof OutboundError);
     assert.equal(response.body.errored.reason, 'timeout');
@@ -446,8 +447,9 @@ describe('outboundRequest: https', () => {
   test('an https URL is fetched, its certificate checked against the name given, and the connect timeout stops at the handshake', async () => {
     const port = secure.port;
     const [byName, byAddress, wrongName] = await Promise.all([
-      // Answers after twice the connect timeout: the connect timer must end with the TLS handshake.
-      fetchTrusting(`https://tls.test:${port}/slow?ms=2000`, { allow: '127.0.0.1', resolve: { 'tls.test': '127.0.0.1' }, connectTimeoutMs: 1000 }),
+      // Answers after twice the connect timeout: the connect timer must end with the TLS handshake
+      // (which must itself fit in it on a busy machine, three processes starting at once).
+      fetchTrusting(`https://tls.test:${port}/slow?ms=10000`, { allow: '127.0.0.1', resolve: { 'tls.test': '127.0.0.1' }, connectTimeoutMs: 5000, timeoutMs: 30_000 }),
       fetchTrusting(`${secure.origin}/ok`, { allow: '127.0.0.1' }),
       // Resolved to the same address, but the certificate does not name it.
       fetchTrusting(`https://other.test:${port}/ok`, { allow: '127.0.0.1', resolve: { 'other.test': '127.0.0.1' } }),

@@ -84,8 +84,11 @@ describe('processes serving /metrics', { concurrency: true }, () => {
     const address = await metricsAddress(child);
     assert.match(address, /^http:\/\/127\.0\.0\.1:\d+$/, 'on loopback by default');
     await child.waitFor('the worker to run', () => (stdoutObjects(child).some((line) => line.msg === 'worker running') ? true : undefined));
-    const scraped = await get(`${address}/metrics`);
-    assert.equal(scraped.status, 200, scraped.text);
+    // The first read of the queue opens a connection, which may outlast a scrape's wait on a busy machine.
+    const scraped = await waitFor('the job queue to be read', async () => {
+      const response = await get(`${address}/metrics`);
+      return response.status === 200 && valueOf(response.text, 'relance_metrics_database_up', { read: 'job_queue' }) === 1 ? response : undefined;
+    }, 30_000);
     assert.equal(scraped.type, 'text/plain; version=0.0.4; charset=utf-8');
     assert.equal(valueOf(scraped.text, 'relance_db_pool_max_connections', { pool: 'worker' }), 5);
     assert.deepEqual(samplesOf(scraped.text, 'relance_db_pool_connections', { pool: 'api' }), [], 'no API in this process');

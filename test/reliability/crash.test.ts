@@ -30,12 +30,23 @@ function procfile(): Record<string, string> {
   return Object.fromEntries(entries.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
 }
 
+/**
+ * A free port below Linux's ephemeral range (32768 and up): the web process binds it again on
+ * every restart, and meanwhile no outgoing connection of the machine can be given it, nor can a
+ * writer's retry connect to itself (a source port equal to the port it dials).
+ */
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
 }
 
 const random = (min: number, max: number) => min + Math.random() * (max - min);

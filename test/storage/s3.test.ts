@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { deriveKeys } from '../../src/security/keys.js';
@@ -13,6 +12,7 @@ import { TooLarge } from '../../src/storage/blob-store.js';
 import { newObjectKey } from '../../src/storage/object-key.js';
 import { openBlobStore } from '../../src/storage/open-store.js';
 import { S3BlobStore } from '../../src/storage/s3-store.js';
+import { waitFor, WAIT_MS } from '../helpers/processes.js';
 import { recordingProxy, S3_BUCKET, startS3rver } from '../helpers/s3.js';
 import { silentServer } from '../helpers/silent-server.js';
 
@@ -40,10 +40,10 @@ test('a body found too large midway through a multipart upload aborts the upload
   const store = new S3BlobStore({ ...server.settings, endpoint: proxy.endpoint });
   after(() => store.destroy());
   const key = newObjectKey('audio');
-  // 6 MiB, a pause (the first 5 MiB part is uploaded meanwhile), then the byte too many.
+  // 6 MiB, a pause until the first 5 MiB part is stored, then the bytes too many.
   const body = Readable.from((async function* () {
     yield randomBytes(6 * MIB);
-    await sleep(500);
+    await waitFor('the first part to be stored', () => (proxy.requests.some((line) => /^PUT \S+\?partNumber=1&uploadId=\S+ 200/.test(line)) ? true : undefined), WAIT_MS);
     yield randomBytes(1024);
   })());
   await assert.rejects(store.put(key, body, { contentType: 'audio/wav', maxBytes: 6 * MIB + 100 }), TooLarge);
