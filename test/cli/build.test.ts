@@ -29,8 +29,8 @@ describe('the build npm start runs', { concurrency: false }, () => {
     await build();
     const migrations = await readdir(join(root, 'src/db/migrations'));
     assert.deepEqual(await readdir(join(root, 'dist/db/migrations')), migrations);
-    const { stderr } = await run(process.execPath, ['dist/cli/main.js', '--help'], { cwd: root });
-    assert.match(stderr, /^Usage: relance <command>/);
+    const { stdout } = await run(process.execPath, ['dist/cli/main.js', '--help'], { cwd: root });
+    assert.match(stdout, /^Usage: relance <command>/);
   });
 
   test('does nothing when no source changed, and rebuilds when one did', async () => {
@@ -87,8 +87,8 @@ describe('the build npm start runs', { concurrency: false }, () => {
 
   test('builds at once leave one whole dist/ and no leftovers beside it', async () => {
     await Promise.all(Array.from({ length: 4 }, () => build('--force')));
-    const { stderr } = await run(process.execPath, ['dist/cli/main.js', '--help'], { cwd: root });
-    assert.match(stderr, /^Usage: relance <command>/);
+    const { stdout } = await run(process.execPath, ['dist/cli/main.js', '--help'], { cwd: root });
+    assert.match(stdout, /^Usage: relance <command>/);
     assert.deepEqual((await readdir(root)).filter((name) => name.startsWith('dist')), ['dist']);
   });
 });
