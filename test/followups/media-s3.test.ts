@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { pastMoment } from '../helpers/processes.js';
 import { startS3rver } from '../helpers/s3.js';
 import { API, body, setup } from '../helpers/setup.js';
 
@@ -29,7 +30,7 @@ describe('followup files on S3', () => {
     assert.equal(played.status, 200);
     assert.equal(played.headers.get('content-type'), 'audio/mpeg');
     assert.ok(Buffer.compare(Buffer.from(await played.arrayBuffer()), bytes) === 0, 'byte-identical');
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(data.media_urls_expire_at) - Date.now()) + 100));
+    await pastMoment(Date.parse(data.media_urls_expire_at));
     assert.equal((await fetch(data.audio_url)).status, 403);
   });
 });

@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import type { LocalBlobStore } from '../../src/storage/local-store.js';
-import { waitFor } from '../helpers/processes.js';
+import { pastMoment, waitFor } from '../helpers/processes.js';
 import { API, body, setup, type Tenant } from '../helpers/setup.js';
 import { securityCases } from '../helpers/security.js';
 
@@ -77,7 +77,7 @@ describe('followup files', () => {
     const tampered = url.replace(/expires=(\d+)/, (_m, n) => `expires=${Number(n) + 3600}`);
     assert.equal((await play(short, tampered)).statusCode, 403);
     assert.equal((await play(short, url)).statusCode, 200);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(data.media_urls_expire_at) - Date.now()) + 100));
+    await pastMoment(Date.parse(data.media_urls_expire_at));
     const expired = await play(short, url);
     assert.equal(expired.statusCode, 403);
     assert.equal(body(expired).error, true);

@@ -90,6 +90,12 @@ export class Child {
   }
 }
 
+/** Resolves `marginMs` after the moment `at` (a Date or epoch ms), at once if it is long past. */
+export function pastMoment(at: Date | number, marginMs = 100): Promise<void> {
+  const ms = typeof at === 'number' ? at : at.getTime();
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now()) + marginMs));
+}
+
 export async function waitFor<T>(
   what: string,
   check: () => T | undefined | Promise<T | undefined>,

@@ -13,6 +13,7 @@ import { buildApp } from '../../src/app.js';
 import { newObjectKey } from '../../src/storage/object-key.js';
 import { S3BlobStore } from '../../src/storage/s3-store.js';
 import { mediaLinkPath } from '../../src/storage/signed-media-url.js';
+import { pastMoment } from '../helpers/processes.js';
 import { body, setup, type Response } from '../helpers/setup.js';
 
 const ctx = await setup();
@@ -167,7 +168,7 @@ describe('a URL that was not signed as it is', () => {
     const { url, expiresAt } = await ctx.storage.signedUrl(KEY, { expiresInSeconds: 3 });
     const path = new URL(url).pathname + new URL(url).search;
     assert.equal((await get(path)).statusCode, 200);
-    await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 50));
+    await pastMoment(expiresAt, 50);
     assertError(await get(path), 403, EXPIRED);
   });
 });

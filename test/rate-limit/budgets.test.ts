@@ -10,7 +10,7 @@ import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { setClientRateLimits } from '../../src/auth/clients-repository.js';
 import { valueOf } from '../helpers/metrics.js';
-import { waitFor } from '../helpers/processes.js';
+import { pastMoment, waitFor } from '../helpers/processes.js';
 import { API_DEFAULTS, assertApiRateLimited, assertWindowEnd, budget, budgetOf, countdown, roomInWindow, statusCounts } from '../helpers/rate-limits.js';
 import { API, body, setup, type Tenant } from '../helpers/setup.js';
 
@@ -179,7 +179,7 @@ describe('a refused request', () => {
       assert.ok(Number(response.headers['retry-after']) <= window);
       refused++;
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, reset * 1000 - Date.now()) + 20));
+    await pastMoment(reset * 1000, 20);
     const next = await get(tenant, '/followups', app);
     assert.equal(next.statusCode, 200, `after ${refused} refused requests`);
     assert.equal(budget(next).remaining, 2, 'the refused requests were not counted in the new window');

@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { RangeNotSatisfiable, TooLarge, type BlobRead, type BlobStore } from '../../src/storage/blob-store.js';
 import { newObjectKey } from '../../src/storage/object-key.js';
+import { pastMoment } from '../helpers/processes.js';
 import { startS3rver } from '../helpers/s3.js';
 import { setup } from '../helpers/setup.js';
 import { reopenLocalStore } from '../helpers/storage.js';
@@ -218,7 +219,7 @@ for (const makeDriver of [localDriver, s3Driver]) {
       const valid = await fetch(shortLived.url, { headers: { range: 'bytes=0-0' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
       assert.equal(valid.status, 206, 'served while valid');
       await valid.arrayBuffer();
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, shortLived.expiresAt.getTime() - Date.now()) + 100));
+      await pastMoment(shortLived.expiresAt);
       const expired = await fetch(shortLived.url, { headers: { range: 'bytes=0-0' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
       assert.equal(expired.status, 403, 'refused once expired');
       await expired.arrayBuffer();
