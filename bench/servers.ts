@@ -5,7 +5,7 @@
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -84,7 +84,7 @@ export async function startRelance(env: NodeJS.ProcessEnv, logFile: string): Pro
   const port = Number(env.PORT);
   const log = openSync(logFile, 'a');
   // BENCH_PROFILE_DIR: V8's CPU profile of Relance, written there when it stops (NODE_OPTIONS may not carry --cpu-prof).
-  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE_DIR)}`] : [];
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolvePath(process.env.BENCH_PROFILE_DIR)}`] : [];
   const child = spawn(process.execPath, [...profile, ...CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] });
   closeSync(log);
   const origin = `http://127.0.0.1:${port}`;
